@@ -1,0 +1,213 @@
+// Produce/consume throughput of one geomirror broker core, measured with
+// librdkafka: 1 KiB records (by default), acks=-1, N partitions. Prints MB/s,
+// records/s and produce latency percentiles (human text, or --json).
+//
+//   broker_bench [--partitions 12] [--records 200000] [--record-size 1024]
+//                [--acks -1] [--bootstrap HOST:PORT] [--json]
+// Without --bootstrap it starts its own broker ($GEOMIRROR_BROKER, a fresh
+// data dir under $GEOMIRROR_BENCH_DIR or /tmp).
+
+#include "tests/support/broker_process.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct options {
+  int partitions = 12;
+  int64_t records = 200'000;
+  size_t record_size = 1024;
+  std::string acks = "-1";
+  std::string bootstrap;
+  bool json = false;
+};
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--partitions") o.partitions = std::stoi(value());
+    else if (a == "--records") o.records = std::stoll(value());
+    else if (a == "--record-size") o.record_size = std::stoul(value());
+    else if (a == "--acks") o.acks = value();
+    else if (a == "--bootstrap") o.bootstrap = value();
+    else if (a == "--json") o.json = true;
+    else throw std::invalid_argument("unknown option " + a + " (see the comment at the top of broker_bench.cpp)");
+  }
+  if (o.partitions < 1 || o.records < 1 || o.record_size < 8) throw std::invalid_argument("values must be positive");
+  return o;
+}
+
+std::unique_ptr<RdKafka::Conf> make_conf(const std::map<std::string, std::string>& values) {
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string err;
+  for (const auto& [k, v] : values) {
+    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(k + ": " + err);
+  }
+  return conf;
+}
+
+// Records when each message was handed to librdkafka (payload carries its
+// index) and computes the delivery latency when the ack arrives.
+class latency_recorder : public RdKafka::DeliveryReportCb {
+ public:
+  explicit latency_recorder(int64_t n) : sent_at(static_cast<size_t>(n)) { latencies_us.reserve(static_cast<size_t>(n)); }
+  void dr_cb(RdKafka::Message& m) override {
+    if (m.err() != RdKafka::ERR_NO_ERROR) {
+      ++failed;
+      return;
+    }
+    int64_t index;
+    std::memcpy(&index, m.payload(), sizeof(index));
+    latencies_us.push_back(
+        std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - sent_at[static_cast<size_t>(index)])
+            .count());
+  }
+  std::vector<clock_type::time_point> sent_at;
+  std::vector<int64_t> latencies_us;
+  int64_t failed = 0;
+};
+
+double percentile(std::vector<int64_t>& v, double p) {
+  if (v.empty()) return 0;
+  size_t k = static_cast<size_t>(p / 100.0 * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return static_cast<double>(v[k]) / 1000.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  try {
+    o = parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "broker_bench: %s\n", e.what());
+    return 2;
+  }
+
+  std::optional<geomirror::testing::broker_process> broker;
+  if (o.bootstrap.empty()) {
+    std::filesystem::path dir;
+    if (const char* base = std::getenv("GEOMIRROR_BENCH_DIR")) {
+      std::string pattern = (std::filesystem::path(base) / "bench-XXXXXX").string();
+      if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+      dir = pattern;
+    }
+    broker.emplace(std::map<std::string, std::string>{{"auto.create.topics.enable", "true"},
+                                                      {"num.partitions", std::to_string(o.partitions)}},
+                   dir);
+    broker->start();
+    o.bootstrap = broker->bootstrap();
+  }
+  const std::string topic = "bench-" + std::to_string(o.partitions) + "p-" + std::to_string(::getpid());
+
+  latency_recorder recorder(o.records);
+  auto pconf = make_conf({{"bootstrap.servers", o.bootstrap},
+                          {"acks", o.acks},
+                          {"linger.ms", "5"},
+                          {"batch.size", "1000000"},
+                          {"queue.buffering.max.messages", "1000000"},
+                          {"queue.buffering.max.kbytes", "1048576"},
+                          {"message.timeout.ms", "300000"}});
+  std::string err;
+  pconf->set("dr_cb", &recorder, err);
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(pconf.get(), err));
+  if (!producer) {
+    std::fprintf(stderr, "broker_bench: %s\n", err.c_str());
+    return 1;
+  }
+  // Create the topic (auto-creation) and warm up the connection.
+  std::vector<char> payload(o.record_size, 'x');
+  {
+    std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(producer.get(), topic, nullptr, err));
+    RdKafka::Metadata* md = nullptr;
+    producer->metadata(false, t.get(), &md, 10000);
+    delete md;
+  }
+
+  auto produce_start = clock_type::now();
+  for (int64_t i = 0; i < o.records; ++i) {
+    std::memcpy(payload.data(), &i, sizeof(i));
+    recorder.sent_at[static_cast<size_t>(i)] = clock_type::now();
+    for (;;) {
+      auto rc = producer->produce(topic, static_cast<int32_t>(i % o.partitions), RdKafka::Producer::RK_MSG_COPY,
+                                  payload.data(), payload.size(), nullptr, 0, 0, nullptr);
+      if (rc == RdKafka::ERR_NO_ERROR) break;
+      if (rc != RdKafka::ERR__QUEUE_FULL) {
+        std::fprintf(stderr, "broker_bench: produce failed: %s\n", RdKafka::err2str(rc).c_str());
+        return 1;
+      }
+      producer->poll(1);
+    }
+    producer->poll(0);
+  }
+  producer->flush(600'000);
+  double produce_s = std::chrono::duration<double>(clock_type::now() - produce_start).count();
+
+  auto cconf = make_conf({{"bootstrap.servers", o.bootstrap},
+                          {"group.id", "bench"},
+                          {"enable.auto.commit", "false"},
+                          {"fetch.max.bytes", "52428800"},
+                          {"max.partition.fetch.bytes", "10485760"}});
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(cconf.get(), err));
+  std::vector<RdKafka::TopicPartition*> assignment;
+  for (int p = 0; p < o.partitions; ++p) {
+    assignment.push_back(RdKafka::TopicPartition::create(topic, p, RdKafka::Topic::OFFSET_BEGINNING));
+  }
+  consumer->assign(assignment);
+  RdKafka::TopicPartition::destroy(assignment);
+  int64_t consumed = 0;
+  auto consume_start = clock_type::now();
+  auto deadline = consume_start + std::chrono::minutes(10);
+  while (consumed < o.records && clock_type::now() < deadline) {
+    std::unique_ptr<RdKafka::Message> m(consumer->consume(1000));
+    if (m->err() == RdKafka::ERR_NO_ERROR) ++consumed;
+  }
+  double consume_s = std::chrono::duration<double>(clock_type::now() - consume_start).count();
+  consumer->close();
+
+  double mb = static_cast<double>(o.records) * static_cast<double>(o.record_size) / 1e6;
+  double p50 = percentile(recorder.latencies_us, 50), p99 = percentile(recorder.latencies_us, 99),
+         p999 = percentile(recorder.latencies_us, 99.9);
+  if (o.json) {
+    std::printf(
+        "{\"partitions\":%d,\"records\":%lld,\"record_size\":%zu,\"acks\":\"%s\",\"failed\":%lld,"
+        "\"produce_mb_s\":%.1f,\"produce_records_s\":%.0f,\"produce_latency_ms\":{\"p50\":%.2f,\"p99\":%.2f,"
+        "\"p999\":%.2f},\"consumed\":%lld,\"consume_mb_s\":%.1f,\"consume_records_s\":%.0f}\n",
+        o.partitions, static_cast<long long>(o.records), o.record_size, o.acks.c_str(),
+        static_cast<long long>(recorder.failed), mb / produce_s, static_cast<double>(o.records) / produce_s, p50, p99,
+        p999, static_cast<long long>(consumed), mb / consume_s, static_cast<double>(consumed) / consume_s);
+  } else {
+    std::printf("partitions=%d records=%lld record_size=%zu acks=%s\n", o.partitions,
+                static_cast<long long>(o.records), o.record_size, o.acks.c_str());
+    std::printf("  produce: %8.1f MB/s %10.0f records/s  latency p50 %.2f ms p99 %.2f ms p99.9 %.2f ms  failed %lld\n",
+                mb / produce_s, static_cast<double>(o.records) / produce_s, p50, p99, p999,
+                static_cast<long long>(recorder.failed));
+    std::printf("  consume: %8.1f MB/s %10.0f records/s  (%lld records)\n", mb / consume_s,
+                static_cast<double>(consumed) / consume_s, static_cast<long long>(consumed));
+  }
+  if (broker) broker->stop();
+  return recorder.failed == 0 && consumed == o.records ? 0 : 1;
+}

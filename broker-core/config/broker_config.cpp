@@ -1,0 +1,160 @@
+#include "broker-core/config/broker_config.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+namespace geomirror::config {
+namespace {
+
+const std::array<config_definition, 10> broker_table = {{
+    {"node.id", config_type::int32, "0", "This broker's id in Metadata responses.", 0, INT32_MAX},
+    {"auto.create.topics.enable", config_type::boolean, "false",
+     "Create a topic with num.partitions partitions when a client asks Metadata for a topic that does not exist."},
+    {"num.partitions", config_type::int32, "1", "Partitions of auto-created topics and of CreateTopics with -1.", 1,
+     INT32_MAX},
+    {"default.replication.factor", config_type::int32, "1",
+     "Replication factor of new topics; a region runs one broker, so only 1 is possible.", 1, 1},
+    {"socket.request.max.bytes", config_type::int32, "104857600",
+     "Largest request frame accepted; a larger frame closes the connection.", 8, INT32_MAX},
+    {"log.retention.check.interval.ms", config_type::int64, "300000",
+     "How often retention.ms and retention.bytes are applied.", 1, INT64_MAX},
+    {"log.flush.scheduler.interval.ms", config_type::int64, "100",
+     "How often topics with a finite flush.ms are checked for a due fdatasync.", 1, INT64_MAX},
+    {"num.network.threads", config_type::int32, "0",
+     "Threads serving connections and requests; 0 means one per CPU core.", 0, 256},
+    {"log.flush.threads", config_type::int32, "2", "Threads issuing fdatasync for group commit.", 1, 64},
+    {"delete.topic.enable", config_type::boolean, "true", "Whether DeleteTopics may delete topics."},
+}};
+
+// Broker keys that give a topic default in another unit (Kafka precedence:
+// the .ms key wins over .minutes, which wins over .hours).
+struct unit_synonym {
+  std::string_view key;
+  std::string_view topic_key;
+  int64_t factor;
+  int rank;  // higher wins
+};
+const std::array<unit_synonym, 6> unit_synonyms = {{
+    {"log.retention.ms", "retention.ms", 1, 3},
+    {"log.retention.minutes", "retention.ms", 60'000, 2},
+    {"log.retention.hours", "retention.ms", 3'600'000, 1},
+    {"log.roll.ms", "segment.ms", 1, 3},
+    {"log.roll.hours", "segment.ms", 3'600'000, 1},
+    {"broker.id", "", 1, 0},  // alias of node.id, handled below
+}};
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+void apply_broker_key(broker_config& c, std::string_view key, std::string_view value) {
+  if (key == "node.id") c.node_id = static_cast<int32_t>(parse_int64(value));
+  else if (key == "auto.create.topics.enable") c.auto_create_topics = parse_bool(value);
+  else if (key == "num.partitions") c.num_partitions = static_cast<int32_t>(parse_int64(value));
+  else if (key == "socket.request.max.bytes") c.max_request_bytes = static_cast<int32_t>(parse_int64(value));
+  else if (key == "log.retention.check.interval.ms") c.retention_check_interval_ms = parse_int64(value);
+  else if (key == "log.flush.scheduler.interval.ms") c.flush_scheduler_interval_ms = parse_int64(value);
+  else if (key == "num.network.threads") c.network_threads = static_cast<int32_t>(parse_int64(value));
+  else if (key == "log.flush.threads") c.flush_threads = static_cast<int32_t>(parse_int64(value));
+  else if (key == "delete.topic.enable") c.delete_topic_enable = parse_bool(value);
+  // default.replication.factor: validated to be 1, nothing to store.
+}
+
+}  // namespace
+
+std::span<const config_definition> broker_config_table() { return broker_table; }
+
+broker_config broker_config::parse(std::string_view text, std::string_view origin) {
+  broker_config c;
+  std::map<std::string, int, std::less<>> unit_rank;  // topic key -> rank of the unit synonym applied
+  int line_no = 0;
+  while (!text.empty()) {
+    auto nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    ++line_no;
+    line = trim(line);
+    if (line.empty() || line.front() == '#' || line.front() == '!') continue;
+    auto eq = line.find('=');
+    if (eq == std::string_view::npos) {
+      throw config_error(fmt::format("{}:{}: expected key=value, got '{}'", origin, line_no, line));
+    }
+    std::string_view key = trim(line.substr(0, eq));
+    std::string_view value = trim(line.substr(eq + 1));
+    auto fail = [&](const std::string& why) { throw config_error(fmt::format("{}:{}: {}", origin, line_no, why)); };
+
+    if (key == "broker.id") key = "node.id";
+    if (const auto* def = find_definition(broker_table, key)) {
+      if (auto err = validate(*def, value)) fail(*err);
+      apply_broker_key(c, key, value);
+      c.file_values[std::string(key)] = std::string(value);
+      continue;
+    }
+    bool handled = false;
+    for (const auto& u : unit_synonyms) {
+      if (u.key != key || u.topic_key.empty()) continue;
+      config_definition as_long{u.key, config_type::int64, "", "", -1, INT64_MAX};
+      if (auto err = validate(as_long, value)) fail(*err);
+      int64_t v = parse_int64(value);
+      int64_t ms = v < 0 ? v : v * u.factor;
+      const auto* topic_def = find_definition(topic_config_table(), u.topic_key);
+      if (auto err = validate(*topic_def, std::to_string(ms))) fail(*err);
+      if (unit_rank[std::string(u.topic_key)] <= u.rank) {
+        unit_rank[std::string(u.topic_key)] = u.rank;
+        c.topic_defaults_[std::string(u.topic_key)] =
+            config_value{std::to_string(ms), config_source::static_broker, std::string(u.key)};
+      }
+      c.file_values[std::string(key)] = std::string(value);
+      handled = true;
+    }
+    if (handled) continue;
+    for (const auto& def : topic_config_table()) {
+      if (def.synonym != key) continue;
+      if (auto err = validate(def, value)) fail(*err);
+      c.topic_defaults_[std::string(def.name)] =
+          config_value{std::string(trim(value)), config_source::static_broker, std::string(key)};
+      c.file_values[std::string(key)] = std::string(value);
+      handled = true;
+    }
+    if (handled) continue;
+    if (key == "listeners" || key == "advertised.listeners" || key == "log.dirs" || key == "log.dir") {
+      fail(fmt::format("'{}' is set on the command line (--listen, --advertised-listener, --data-dir)", key));
+    }
+    fail(fmt::format("unknown broker config '{}' (see docs/configuration.md for the supported keys)", key));
+  }
+  return c;
+}
+
+broker_config broker_config::load(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) throw config_error(fmt::format("cannot read config file {}", file.string()));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), file.string());
+}
+
+std::vector<described_broker_config> describe_broker_config(const broker_config& config) {
+  std::vector<described_broker_config> out;
+  for (const auto& def : broker_table) {
+    auto it = config.file_values.find(def.name);
+    std::string value = std::string(def.default_value);
+    if (def.name == "node.id") value = std::to_string(config.node_id);
+    if (it != config.file_values.end()) value = it->second;
+    out.push_back({std::string(def.name), value,
+                   it != config.file_values.end() ? config_source::static_broker : config_source::default_value,
+                   def.type, def.documentation});
+  }
+  for (const auto& def : topic_config_table()) {
+    const auto& v = config.topic_defaults_.at(std::string(def.name));
+    out.push_back({std::string(def.synonym), v.value, v.source, def.type, def.documentation});
+  }
+  return out;
+}
+
+}  // namespace geomirror::config

@@ -1,0 +1,61 @@
+#pragma once
+// Broker settings read from the --config file (Kafka-style `key=value`
+// lines, `#` comments). The file may also set broker-wide topic defaults
+// under Kafka's broker names (log.retention.hours, log.segment.bytes, ...).
+// Unknown keys and bad values are refused with the file, line and reason.
+
+#include "broker-core/config/config_definition.h"
+#include "broker-core/config/topic_config.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace geomirror::config {
+
+// A configuration the broker cannot start with; the message says what and where.
+class config_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct broker_config {
+  int32_t node_id = 0;
+  bool auto_create_topics = false;
+  int32_t num_partitions = 1;
+  int32_t max_request_bytes = 100 * 1024 * 1024;
+  int64_t retention_check_interval_ms = 300'000;
+  int64_t flush_scheduler_interval_ms = 100;
+  int32_t network_threads = 0;      // 0: one per CPU core
+  int32_t flush_threads = 2;
+  bool delete_topic_enable = true;
+
+  // Broker-level value of every topic config (file synonym or built-in default).
+  topic_defaults topic_defaults_ = builtin_topic_defaults();
+  // The keys the file set, with their values as written (for DescribeConfigs).
+  std::map<std::string, std::string, std::less<>> file_values;
+
+  // Parses `key=value` text; `origin` names the source in error messages.
+  static broker_config parse(std::string_view text, std::string_view origin);
+  // Reads and parses a file; throws config_error when unreadable or invalid.
+  static broker_config load(const std::filesystem::path& file);
+};
+
+// The broker keys (not topic synonyms) with types, defaults and documentation.
+std::span<const config_definition> broker_config_table();
+
+// One broker config as DescribeConfigs(BROKER) reports it.
+struct described_broker_config {
+  std::string name;
+  std::string value;
+  config_source source;
+  config_type type;
+  std::string_view documentation;
+};
+std::vector<described_broker_config> describe_broker_config(const broker_config& config);
+
+}  // namespace geomirror::config

@@ -1,0 +1,150 @@
+#include "broker-core/handlers/registry.h"
+
+#include "broker-core/handlers/handlers.h"
+#include "broker-core/protocol/error_code.h"
+#include "broker-core/protocol/messages/api_versions_request.h"
+#include "broker-core/protocol/messages/api_versions_response.h"
+#include "broker-core/protocol/messages/create_partitions_request.h"
+#include "broker-core/protocol/messages/create_topics_request.h"
+#include "broker-core/protocol/messages/delete_topics_request.h"
+#include "broker-core/protocol/messages/describe_cluster_request.h"
+#include "broker-core/protocol/messages/describe_configs_request.h"
+#include "broker-core/protocol/messages/fetch_request.h"
+#include "broker-core/protocol/messages/find_coordinator_request.h"
+#include "broker-core/protocol/messages/list_offsets_request.h"
+#include "broker-core/protocol/messages/metadata_request.h"
+#include "broker-core/protocol/messages/produce_request.h"
+#include "broker-core/protocol/messages/response_header.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+
+namespace geomirror::handlers {
+namespace {
+
+template <class Request>
+constexpr api_entry entry(handler_fn handler, std::string_view name, int16_t min_version = Request::min_version) {
+  return {Request::api_key, min_version, Request::max_version, handler, name};
+}
+
+// Every version of each schema is served, except Fetch below 4, which would
+// have to down-convert batches to the pre-0.11 MessageSet format. Produce
+// v0-v2 are served (old message sets are up-converted): librdkafka 2.0.2
+// only compresses with gzip, snappy or lz4 when the broker's Produce range
+// includes v0.
+const std::array apis = {
+    entry<protocol::produce_request>(handle_produce, "Produce"),
+    entry<protocol::fetch_request>(handle_fetch, "Fetch", 4),
+    entry<protocol::list_offsets_request>(handle_list_offsets, "ListOffsets"),
+    entry<protocol::metadata_request>(handle_metadata, "Metadata"),
+    entry<protocol::api_versions_request>(handle_api_versions, "ApiVersions"),
+    entry<protocol::create_topics_request>(handle_create_topics, "CreateTopics"),
+    entry<protocol::delete_topics_request>(handle_delete_topics, "DeleteTopics"),
+    entry<protocol::describe_configs_request>(handle_describe_configs, "DescribeConfigs"),
+    entry<protocol::create_partitions_request>(handle_create_partitions, "CreatePartitions"),
+    entry<protocol::describe_cluster_request>(handle_describe_cluster, "DescribeCluster"),
+    entry<protocol::find_coordinator_request>(handle_find_coordinator, "FindCoordinator"),
+};
+
+net::frame_bytes encode_response_header(int16_t api_key, int16_t api_version, int32_t correlation_id) {
+  protocol::response_header header;
+  header.correlation_id = correlation_id;
+  net::frame_bytes out;
+  protocol::writer w(out);
+  header.encode(w, protocol::response_header_version(api_key, api_version));
+  return out;
+}
+
+// KIP-511: an ApiVersions request of a version we do not know still gets an
+// answer, a v0 body with UNSUPPORTED_VERSION and our ranges, so the client
+// can retry with a version we serve.
+net::dispatch_result unsupported_api_versions(int32_t correlation_id) {
+  protocol::api_versions_response response;
+  response.error_code = protocol::wire(protocol::error_code::unsupported_version);
+  for (const auto& api : apis) {
+    response.api_keys.push_back({api.key, api.min_version, api.max_version, {}});
+  }
+  protocol::bytes body;
+  protocol::writer w(body);
+  response.encode(w, 0);
+  return net::dispatch_result::respond(encode_response_header(protocol::api_versions_request::api_key, 0, correlation_id),
+                                       std::move(body));
+}
+
+int16_t read_int16(const net::frame_bytes& f, size_t at) {
+  return static_cast<int16_t>((uint16_t{f[at]} << 8) | f[at + 1]);
+}
+
+}  // namespace
+
+std::span<const api_entry> served_apis() { return apis; }
+
+const api_entry* find_served_api(int16_t key) {
+  for (const auto& api : apis) {
+    if (api.key == key) return &api;
+  }
+  return nullptr;
+}
+
+void api_dispatcher::dispatch(const net::request_frame& request, net::respond_fn respond) {
+  const auto& frame = *request.data;
+  int16_t api_key = read_int16(frame, 0);
+  int16_t api_version = read_int16(frame, 2);
+  const api_entry* api = find_served_api(api_key);
+  if (api == nullptr) {
+    respond(net::dispatch_result::close(fmt::format("request for unknown API key {} (version {})", api_key, api_version)));
+    return;
+  }
+
+  // Kafka closes the connection on a version it does not serve, except for
+  // ApiVersions, which gets an answer the client can read (KIP-511).
+  bool supported = api_version >= api->min_version && api_version <= api->max_version;
+  if (!supported && api_key != protocol::api_versions_request::api_key) {
+    respond(net::dispatch_result::close(fmt::format("{} v{} is not supported (this broker serves v{}-v{})", api->name,
+                                                    api_version, api->min_version, api->max_version)));
+    return;
+  }
+
+  protocol::reader reader(frame);
+  protocol::request_header header;
+  try {
+    header.decode(reader, protocol::request_header_version(api_key, api_version));
+  } catch (const protocol::decode_error& e) {
+    respond(net::dispatch_result::close(fmt::format("malformed request header for {} v{}: {}", api->name, api_version, e.what())));
+    return;
+  }
+  if (!supported) {
+    respond(unsupported_api_versions(header.correlation_id));
+    return;
+  }
+
+  request_context ctx{std::move(header), request.data, std::span<const uint8_t>(frame).subspan(reader.position()),
+                      services_, request.peer};
+  int32_t correlation_id = ctx.header.correlation_id;
+  auto shared_respond = std::make_shared<net::respond_fn>(std::move(respond));
+  responder r{
+      [shared_respond, api_key, api_version, correlation_id](std::optional<protocol::bytes> body) {
+        if (!body) {
+          (*shared_respond)(net::dispatch_result::none());
+          return;
+        }
+        (*shared_respond)(net::dispatch_result::respond(encode_response_header(api_key, api_version, correlation_id),
+                                                        std::move(*body)));
+      },
+      [shared_respond](std::string reason) { (*shared_respond)(net::dispatch_result::close(std::move(reason))); }};
+  try {
+    api->handler(ctx, std::move(r));
+  } catch (const protocol::decode_error& e) {
+    (*shared_respond)(net::dispatch_result::close(
+        fmt::format("malformed {} v{} request (correlation id {}, client {}): {}", api->name, api_version,
+                    correlation_id, ctx.header.client_id.value_or("(null)"), e.what())));
+  } catch (const std::exception& e) {
+    spdlog::error("{} v{} handler failed (correlation id {}, client {} at {}): {}", api->name, api_version,
+                  correlation_id, ctx.header.client_id.value_or("(null)"), request.peer, e.what());
+    (*shared_respond)(net::dispatch_result::close(fmt::format("internal error while handling {}", api->name)));
+  }
+}
+
+}  // namespace geomirror::handlers

@@ -1,0 +1,35 @@
+#pragma once
+// The one list of served APIs and version ranges (ApiVersions is built from
+// it, so what is advertised is what is implemented), and the dispatcher that
+// routes request frames to handlers.
+
+#include "broker-core/handlers/request_context.h"
+#include "broker-core/net/dispatcher.h"
+
+#include <span>
+
+namespace geomirror::handlers {
+
+struct api_entry {
+  int16_t key;
+  int16_t min_version;
+  int16_t max_version;
+  handler_fn handler;
+  std::string_view name;
+};
+
+std::span<const api_entry> served_apis();
+const api_entry* find_served_api(int16_t key);
+
+// Parses request headers, applies Kafka's rules for unknown APIs and
+// versions, runs the handler and frames its answer with the response header.
+class api_dispatcher : public net::dispatcher {
+ public:
+  explicit api_dispatcher(broker_services& services) : services_(services) {}
+  void dispatch(const net::request_frame& request, net::respond_fn respond) override;
+
+ private:
+  broker_services& services_;
+};
+
+}  // namespace geomirror::handlers

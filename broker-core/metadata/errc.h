@@ -1,0 +1,35 @@
+#pragma once
+// Errors of the metadata module (topic catalogue and its database).
+
+#include <string>
+#include <system_error>
+
+namespace geomirror::metadata {
+
+enum class errc {
+  database = 1,            // SQLite failed (I/O, corruption, full disk)
+  topic_exists,
+  unknown_topic,
+  invalid_topic_name,
+  invalid_partitions,
+  invalid_replication_factor,
+  invalid_replica_assignment,
+  invalid_config,
+  storage,                 // creating or opening partition logs failed
+  topic_deletion_disabled,
+};
+
+const std::error_category& metadata_category();
+
+inline std::error_code make_error_code(errc e) { return {static_cast<int>(e), metadata_category()}; }
+
+// An admin operation's failure: what kind, and the message for the client.
+struct admin_error {
+  errc code;
+  std::string message;
+};
+
+}  // namespace geomirror::metadata
+
+template <>
+struct std::is_error_code_enum<geomirror::metadata::errc> : std::true_type {};

@@ -1,0 +1,109 @@
+#include "broker-core/records/crc32c.h"
+#include "broker-core/records/record.h"
+#include "broker-core/records/varint.h"
+
+#include <algorithm>
+
+namespace geomirror::records {
+namespace {
+
+void put_nullable(bytes& out, std::optional<bytes_view> v) {
+  if (!v) {
+    put_varint(out, -1);
+    return;
+  }
+  put_varint(out, static_cast<int32_t>(v->size()));
+  out.insert(out.end(), v->begin(), v->end());
+}
+
+}  // namespace
+
+batch_builder& batch_builder::set_base_offset(int64_t offset) {
+  base_offset_ = offset;
+  return *this;
+}
+
+batch_builder& batch_builder::set_partition_leader_epoch(int32_t epoch) {
+  partition_leader_epoch_ = epoch;
+  return *this;
+}
+
+batch_builder& batch_builder::set_producer(int64_t producer_id, int16_t producer_epoch,
+                                           int32_t base_sequence) {
+  producer_id_ = producer_id;
+  producer_epoch_ = producer_epoch;
+  base_sequence_ = base_sequence;
+  return *this;
+}
+
+batch_builder& batch_builder::set_transactional(bool transactional) {
+  transactional_ = transactional;
+  return *this;
+}
+
+batch_builder& batch_builder::set_control(bool control) {
+  control_ = control;
+  return *this;
+}
+
+batch_builder& batch_builder::add(int64_t timestamp, std::optional<bytes_view> key,
+                                  std::optional<bytes_view> value,
+                                  const std::vector<record_header>& headers) {
+  if (count_ == 0) {
+    base_timestamp_ = timestamp;
+    max_timestamp_ = timestamp;
+  }
+  max_timestamp_ = std::max(max_timestamp_, timestamp);
+  bytes body;
+  body.push_back(0);  // attributes
+  put_varlong(body, timestamp - base_timestamp_);
+  put_varint(body, static_cast<int32_t>(count_));
+  put_nullable(body, key);
+  put_nullable(body, value);
+  put_varint(body, static_cast<int32_t>(headers.size()));
+  for (const auto& h : headers) {
+    put_varint(body, static_cast<int32_t>(h.key.size()));
+    body.insert(body.end(), h.key.begin(), h.key.end());
+    put_nullable(body, h.value ? std::optional<bytes_view>(*h.value) : std::nullopt);
+  }
+  put_varint(records_, static_cast<int32_t>(body.size()));
+  records_.insert(records_.end(), body.begin(), body.end());
+  ++count_;
+  return *this;
+}
+
+batch_builder& batch_builder::add(std::optional<std::string_view> key,
+                                  std::optional<std::string_view> value, int64_t timestamp,
+                                  const std::vector<record_header>& headers) {
+  return add(timestamp, key ? std::optional<bytes_view>(as_bytes_view(*key)) : std::nullopt,
+             value ? std::optional<bytes_view>(as_bytes_view(*value)) : std::nullopt, headers);
+}
+
+bytes batch_builder::build() const {
+  namespace L = batch_layout;
+  bytes payload = codec_ == compression_codec::none ? bytes{} : compress(codec_, records_);
+  const bytes& section = codec_ == compression_codec::none ? records_ : payload;
+  bytes out(batch_header_size + section.size());
+  uint8_t* p = out.data();
+  int16_t attributes = static_cast<int16_t>(codec_);
+  if (transactional_) attributes |= batch_attributes::transactional;
+  if (control_) attributes |= batch_attributes::control;
+  store_be64(p + L::base_offset, static_cast<uint64_t>(base_offset_));
+  store_be32(p + L::length, static_cast<uint32_t>(out.size() - log_overhead));
+  store_be32(p + L::partition_leader_epoch, static_cast<uint32_t>(partition_leader_epoch_));
+  p[L::magic] = static_cast<uint8_t>(current_magic);
+  store_be16(p + L::attributes, static_cast<uint16_t>(attributes));
+  store_be32(p + L::last_offset_delta,
+             static_cast<uint32_t>(count_ == 0 ? 0 : static_cast<int32_t>(count_) - 1));
+  store_be64(p + L::base_timestamp, static_cast<uint64_t>(base_timestamp_));
+  store_be64(p + L::max_timestamp, static_cast<uint64_t>(max_timestamp_));
+  store_be64(p + L::producer_id, static_cast<uint64_t>(producer_id_));
+  store_be16(p + L::producer_epoch, static_cast<uint16_t>(producer_epoch_));
+  store_be32(p + L::base_sequence, static_cast<uint32_t>(base_sequence_));
+  store_be32(p + L::records_count, static_cast<uint32_t>(count_));
+  std::copy(section.begin(), section.end(), out.begin() + L::records);
+  store_be32(p + L::crc, crc32c(bytes_view(out).subspan(L::attributes)));
+  return out;
+}
+
+}  // namespace geomirror::records

@@ -1,0 +1,413 @@
+// partition_log: appends, the durability state machine, configuration,
+// waiters and shutdown. Reads are in partition_log_read.cpp, recovery in
+// partition_log_recovery.cpp, retention in partition_log_retention.cpp.
+//
+// Durability state (all under mutex_):
+//   log_end_offset_   next offset to assign; data below it is written
+//   durable_offset_   data below it is fdatasync'ed
+//   high_watermark_   data below it is visible to readers
+//                     strict: == durable_offset_ (only syncs advance it)
+//                     relaxed: == log_end_offset_ (appends advance it)
+//   sync_scheduled_   queued on the flusher (at most once)
+//   sync_running_     a flusher thread is inside fdatasync for this log
+// An append that finds neither flag set schedules a sync; appends arriving
+// while one runs only bump log_end_offset_, and the sync, when it finishes,
+// reschedules itself if log_end_offset_ moved past what it covered. That is
+// the whole group commit: one fdatasync per "generation" of appends.
+
+#include "broker-core/storage/partition_log.h"
+
+#include "broker-core/records/record_batch.h"
+#include "broker-core/storage/errc.h"
+#include "broker-core/storage/logger.h"
+#include "broker-core/storage/partition_log_internal.h"
+#include "broker-core/storage/segment.h"
+
+#include <filesystem>
+
+namespace geomirror::storage {
+
+partition_log::partition_log(std::filesystem::path dir, std::string topic, int32_t partition,
+                             log_config config, flusher& f)
+    : dir_(std::move(dir)), topic_(std::move(topic)), partition_(partition), flusher_(f),
+      config_(config), log_append_time_(config.log_append_time) {}
+
+partition_log::~partition_log() { close(); }
+
+std::string partition_log::name() const { return topic_ + "-" + std::to_string(partition_); }
+
+// ----------------------------------------------------------------- append
+
+bool partition_log::should_roll_locked(const records::batch_header& h, uint64_t batch_size,
+                                       int64_t now_ms) const {
+  const segment& seg = *segments_.back();
+  if (seg.empty()) return false;
+  const uint64_t after = seg.size() + batch_size;
+  if (static_cast<int64_t>(after) > config_.segment_bytes) return true;
+  if (after > static_cast<uint64_t>(INT32_MAX)) return true;  // positions are int32 in .index
+  if (log_end_offset_ + h.last_offset_delta - seg.base_offset() > INT32_MAX) return true;
+  return seg.rolling_base_ms() >= 0 && now_ms - seg.rolling_base_ms() >= config_.segment_ms;
+}
+
+result<void> partition_log::roll_locked(int64_t now_ms, pending_callbacks& out) {
+  std::shared_ptr<segment> old = segments_.back();
+  {
+    std::lock_guard lock(mutex_);
+    old->finish_time_index();
+  }
+  sync_count_.fetch_add(1, std::memory_order_relaxed);
+  if (auto r = old->seal(); !r) {
+    std::lock_guard lock(mutex_);
+    fail_locked(r.error(), "segment seal (fdatasync) at roll", out);
+    return errc::io_error;
+  }
+  auto created = segment::create(dir_, log_end_offset_);
+  if (!created) {
+    std::lock_guard lock(mutex_);
+    fail_locked(created.error(), "segment creation at roll", out);
+    return errc::io_error;
+  }
+  std::lock_guard lock(mutex_);
+  segments_.push_back(std::move(created.value()));
+  // The sealed segment is synced, and every older one was sealed before it.
+  advance_durable_locked(old, old->next_offset(), old->size(), out);
+  storage_log().debug("{}: rolled segment at offset {} (previous {} bytes, now_ms {})", name(),
+                      log_end_offset_, old->size(), now_ms);
+  return outcome::success();
+}
+
+result<append_info> partition_log::append(std::span<uint8_t> batch, int64_t now_ms) {
+  auto parsed = records::parse_batch_header(batch);
+  if (!parsed || parsed.value().size_bytes() != batch.size()) return errc::invalid_batch;
+  records::batch_header h = parsed.value();
+  const bool log_append_time = log_append_time_.load(std::memory_order_relaxed);
+  if (log_append_time) {
+    // Outside the lock: the CRC recomputation is the only per-byte work.
+    records::set_log_append_time(batch, now_ms);
+    h.attributes |= records::batch_attributes::timestamp_type;
+    h.max_timestamp = now_ms;
+  }
+  pending_callbacks out;
+  bool schedule = false;
+  auto res = [&]() -> result<append_info> {
+    std::lock_guard alock(append_mutex_);
+    if (closed_) return errc::closed;
+    if (failed_) return errc::log_failed;
+    if (should_roll_locked(h, batch.size(), now_ms)) {
+      if (auto r = roll_locked(now_ms, out); !r) return r.error();
+    }
+    const std::shared_ptr<segment>& seg = segments_.back();
+    const int64_t base = log_end_offset_;
+    h.base_offset = base;
+    h.partition_leader_epoch = 0;
+    records::set_base_offset(batch, base);
+    records::set_partition_leader_epoch(batch, 0);
+    const uint64_t position = seg->size();
+    if (auto w = seg->write(position, batch); !w) {
+      std::lock_guard lock(mutex_);
+      fail_locked(w.error(), "write", out);
+      return errc::io_error;
+    }
+    append_info info;
+    {
+      std::lock_guard lock(mutex_);
+      seg->on_appended(h, position, now_ms, config_.index_interval_bytes);
+      log_end_offset_ = h.next_offset();
+      if (oldest_unflushed_ms_ < 0) oldest_unflushed_ms_ = now_ms;
+      if (!config_.strict_durability()) {
+        set_hw_locked(log_end_offset_, seg->base_offset(), seg->size(), out);
+      }
+      schedule = sync_wanted_locked() && try_schedule_locked();
+      info = append_info{base, h.last_offset(), log_append_time ? now_ms : -1, log_start_offset_};
+    }
+    if (auto r = seg->flush_indexes(false); !r) {
+      // The batch itself is written; its waiters will see the failure.
+      std::lock_guard lock(mutex_);
+      fail_locked(r.error(), "index write", out);
+    }
+    return info;
+  }();
+  if (schedule) flusher_.schedule(shared_from_this());
+  out.fire();
+  return res;
+}
+
+// ------------------------------------------------------------ durability
+
+void partition_log::set_hw_locked(int64_t hw, int64_t segment_base, uint64_t position,
+                                  pending_callbacks& out) {
+  if (hw <= high_watermark_) return;
+  high_watermark_ = hw;
+  hw_segment_base_ = segment_base;
+  hw_position_ = position;
+  for (auto& [id, cb] : hw_waiters_) out.hw.push_back(std::move(cb));
+  hw_waiters_.clear();
+}
+
+void partition_log::advance_durable_locked(const std::shared_ptr<segment>& seg,
+                                           int64_t end_offset, uint64_t end_position,
+                                           pending_callbacks& out) {
+  if (end_offset > durable_offset_) {
+    durable_offset_ = end_offset;
+    auto end = durable_waiters_.lower_bound(durable_offset_);
+    for (auto it = durable_waiters_.begin(); it != end; ++it) {
+      out.durable.emplace_back(std::move(it->second), std::error_code{});
+    }
+    durable_waiters_.erase(durable_waiters_.begin(), end);
+  }
+  if (config_.strict_durability()) set_hw_locked(end_offset, seg->base_offset(), end_position, out);
+  if (log_end_offset_ <= durable_offset_) oldest_unflushed_ms_ = -1;
+}
+
+void partition_log::fail_locked(std::error_code ec, const char* what, pending_callbacks& out) {
+  failed_ = true;
+  if (!failure_logged_) {
+    failure_logged_ = true;
+    storage_log().error("{}: {} failed: {}; partition log marked failed, appends refused", name(),
+                        what, ec.message());
+  }
+  for (auto& [offset, cb] : durable_waiters_) {
+    out.durable.emplace_back(std::move(cb), make_error_code(errc::io_error));
+  }
+  durable_waiters_.clear();
+  for (auto& [id, cb] : hw_waiters_) out.hw.push_back(std::move(cb));
+  hw_waiters_.clear();
+}
+
+bool partition_log::sync_wanted_locked() const {
+  if (log_end_offset_ <= durable_offset_) return false;
+  if (config_.strict_durability()) return true;
+  return log_end_offset_ - durable_offset_ >= config_.flush_messages;
+}
+
+bool partition_log::try_schedule_locked() {
+  if (sync_scheduled_ || sync_running_ || closed_ || failed_) return false;
+  sync_scheduled_ = true;
+  return true;
+}
+
+void partition_log::run_flush() {
+  pending_callbacks out;
+  std::shared_ptr<segment> seg;
+  int64_t end_offset = 0;
+  uint64_t end_position = 0;
+  {
+    std::lock_guard lock(mutex_);
+    sync_scheduled_ = false;
+    if (closed_ || failed_ || log_end_offset_ <= durable_offset_) return;
+    sync_running_ = true;
+    // Everything below log_end_offset_ is in this segment or in older, sealed
+    // ones, and the write of every such byte has completed.
+    seg = segments_.back();
+    end_offset = log_end_offset_;
+    end_position = seg->size();
+  }
+  const int64_t started_ms = wall_clock_ms();
+  auto r = seg->sync();
+  sync_count_.fetch_add(1, std::memory_order_relaxed);
+  bool again = false;
+  {
+    std::lock_guard lock(mutex_);
+    sync_running_ = false;
+    if (!r) {
+      fail_locked(r.error(), "fdatasync", out);
+    } else {
+      advance_durable_locked(seg, end_offset, end_position, out);
+      if (log_end_offset_ > durable_offset_) oldest_unflushed_ms_ = started_ms;
+    }
+    again = sync_wanted_locked() && try_schedule_locked();
+  }
+  if (again) flusher_.schedule(shared_from_this());
+  out.fire();
+}
+
+void partition_log::when_durable(int64_t offset, durable_callback cb) {
+  std::error_code ec;
+  {
+    std::lock_guard lock(mutex_);
+    if (failed_) {
+      ec = errc::log_failed;
+    } else if (config_.strict_durability() && offset >= durable_offset_) {
+      if (closed_) {
+        ec = errc::closed;
+      } else {
+        durable_waiters_.emplace(offset, std::move(cb));
+        return;
+      }
+    }
+  }
+  cb(ec);
+}
+
+result<void> partition_log::sync_now() {
+  pending_callbacks out;
+  std::lock_guard alock(append_mutex_);
+  if (closed_) return errc::closed;
+  if (failed_) return errc::log_failed;
+  std::shared_ptr<segment> seg = segments_.back();
+  int64_t end_offset;
+  uint64_t end_position;
+  {
+    std::lock_guard lock(mutex_);
+    end_offset = log_end_offset_;
+    end_position = seg->size();
+  }
+  auto r = seg->flush_indexes(true);
+  if (r) r = seg->sync();
+  sync_count_.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(mutex_);
+  if (!r) {
+    fail_locked(r.error(), "fdatasync", out);
+    return errc::io_error;
+  }
+  advance_durable_locked(seg, end_offset, end_position, out);
+  return outcome::success();
+}
+
+result<void> partition_log::flush() { return sync_now(); }
+
+void partition_log::tick(int64_t now_ms) {
+  bool schedule = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (log_end_offset_ <= durable_offset_) return;
+    if (config_.strict_durability()) {
+      schedule = try_schedule_locked();  // safety net; appends normally schedule
+    } else if (oldest_unflushed_ms_ >= 0 && config_.flush_ms != INT64_MAX &&
+               now_ms - oldest_unflushed_ms_ >= config_.flush_ms) {
+      schedule = try_schedule_locked();
+    }
+  }
+  if (schedule) flusher_.schedule(shared_from_this());
+}
+
+// --------------------------------------------------------- configuration
+
+void partition_log::set_config(const log_config& config) {
+  pending_callbacks out;
+  bool schedule = false;
+  {
+    std::lock_guard alock(append_mutex_);
+    std::lock_guard lock(mutex_);
+    const bool was_strict = config_.strict_durability();
+    config_ = config;
+    log_append_time_ = config.log_append_time;
+    if (was_strict && !config.strict_durability()) {
+      // Relaxed: everything written becomes visible, waiters are answered.
+      const auto& seg = segments_.back();
+      set_hw_locked(log_end_offset_, seg->base_offset(), seg->size(), out);
+      for (auto& [offset, cb] : durable_waiters_) out.durable.emplace_back(std::move(cb), std::error_code{});
+      durable_waiters_.clear();
+    }
+    schedule = sync_wanted_locked() && try_schedule_locked();
+  }
+  if (schedule) flusher_.schedule(shared_from_this());
+}
+
+log_config partition_log::config() const {
+  std::lock_guard lock(mutex_);
+  return config_;
+}
+
+// ---------------------------------------------------------------- waiters
+
+uint64_t partition_log::add_high_watermark_waiter(std::function<void()> cb) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!closed_ && !failed_) {
+      const uint64_t id = next_waiter_id_++;
+      hw_waiters_.emplace(id, std::move(cb));
+      return id;
+    }
+  }
+  cb();
+  return 0;
+}
+
+bool partition_log::remove_high_watermark_waiter(uint64_t id) {
+  std::lock_guard lock(mutex_);
+  return hw_waiters_.erase(id) > 0;
+}
+
+// ---------------------------------------------------------------- offsets
+
+int64_t partition_log::log_start_offset() const {
+  std::lock_guard lock(mutex_);
+  return log_start_offset_;
+}
+
+int64_t partition_log::high_watermark() const {
+  std::lock_guard lock(mutex_);
+  return high_watermark_;
+}
+
+int64_t partition_log::log_end_offset() const {
+  std::lock_guard lock(mutex_);
+  return log_end_offset_;
+}
+
+int64_t partition_log::durable_offset() const {
+  std::lock_guard lock(mutex_);
+  return durable_offset_;
+}
+
+uint64_t partition_log::size_bytes() const {
+  std::lock_guard lock(mutex_);
+  uint64_t total = 0;
+  for (const auto& s : segments_) total += s->size();
+  return total;
+}
+
+size_t partition_log::segment_count() const {
+  std::lock_guard lock(mutex_);
+  return segments_.size();
+}
+
+// --------------------------------------------------------------- shutdown
+
+void partition_log::close() {
+  pending_callbacks out;
+  std::lock_guard alock(append_mutex_);
+  if (closed_) return;
+  if (!failed_ && !segments_.empty()) {
+    std::shared_ptr<segment> seg = segments_.back();
+    {
+      std::lock_guard lock(mutex_);
+      seg->finish_time_index();
+    }
+    auto r = seg->seal();
+    std::lock_guard lock(mutex_);
+    if (!r) {
+      fail_locked(r.error(), "seal at close", out);
+    } else {
+      advance_durable_locked(seg, log_end_offset_, seg->size(), out);
+    }
+  }
+  std::lock_guard lock(mutex_);
+  closed_ = true;
+  for (auto& [offset, cb] : durable_waiters_) {
+    out.durable.emplace_back(std::move(cb), make_error_code(failed_ ? errc::log_failed : errc::closed));
+  }
+  durable_waiters_.clear();
+  for (auto& [id, cb] : hw_waiters_) out.hw.push_back(std::move(cb));
+  hw_waiters_.clear();
+  // `out` fires after the locks are released (destruction order).
+}
+
+result<void> partition_log::remove() {
+  close();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+  if (ec) {
+    storage_log().error("{}: cannot delete {}: {}", name(), dir_.string(), ec.message());
+    return errc::io_error;
+  }
+  if (auto r = sync_dir(dir_.parent_path()); !r) {
+    storage_log().warn("{}: fsync of {} failed: {}", name(), dir_.parent_path().string(),
+                       r.error().message());
+  }
+  storage_log().info("{}: deleted partition directory {}", name(), dir_.string());
+  return outcome::success();
+}
+
+}  // namespace geomirror::storage

@@ -1,0 +1,232 @@
+#pragma once
+// partition_log: the durable, segmented log of one topic partition, stored in
+// `<data-dir>/<topic>-<partition>/` (docs/formats/segment-files.md).
+//
+// Durability (DESIGN.md, broker core):
+//  - strict (log_config::strict_durability(), the default): append() writes
+//    the batch into the active segment (page cache) and returns; the high
+//    watermark, which bounds what readers see, advances only after an
+//    fdatasync covering the batch. Syncs run on the flusher with group commit:
+//    one sync covers every append made before it started. when_durable()
+//    calls back once the offset is synced.
+//  - relaxed (flush_messages > 1 or a finite flush_ms, like Kafka): the high
+//    watermark is the log end offset right after the write; the flusher syncs
+//    after flush_messages records, tick() after flush_ms; when_durable() calls
+//    back at once.
+//  A segment roll seals (fdatasyncs) the old segment and its indexes before
+//  the new one takes appends. A failed write or fdatasync marks the log
+//  failed: pending waiters get errc::io_error, later appends errc::log_failed.
+//
+// Thread safety: every public member is thread-safe. Appends are serialized
+// by a per-partition mutex (different partitions append in parallel). Reads
+// snapshot the segment list and high watermark under a short state lock and
+// pread outside it, so they never wait for a write or a sync. Callbacks
+// (when_durable, high watermark waiters) run without any partition lock
+// held, on whichever thread completed the work (an appender, a flusher
+// thread, close()); they must be cheap -- post to your own executor.
+//
+// Lifetime: always held by shared_ptr (the flusher keeps one while a sync is
+// queued). close() flushes and stops the log; remove() also deletes its
+// directory. Both wake every waiter.
+
+#include "broker-core/base/result.h"
+#include "broker-core/records/bytes.h"
+#include "broker-core/records/record_batch.h"
+#include "broker-core/storage/flusher.h"
+#include "broker-core/storage/log_config.h"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace geomirror::storage {
+
+class segment;
+
+struct append_info {
+  int64_t base_offset = -1;
+  int64_t last_offset = -1;
+  int64_t log_append_time_ms = -1;  // -1 unless the topic uses LogAppendTime
+  int64_t log_start_offset = 0;
+};
+
+struct read_result {
+  records::bytes data;  // whole batches, possibly empty
+  int64_t high_watermark = 0;
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+};
+
+struct timestamp_and_offset {
+  int64_t timestamp = -1;
+  int64_t offset = -1;
+};
+
+class partition_log final : public flushable,
+                            public std::enable_shared_from_this<partition_log> {
+ public:
+  using durable_callback = std::function<void(std::error_code)>;
+
+  // Opens (recovering) or creates the log in `data_dir`/<topic>-<partition>.
+  // Recovery: the last segment is validated batch by batch (length, magic,
+  // CRC-32C) and a torn/corrupt tail truncated at the last whole batch (one
+  // warn line); older segments keep their indexes when consistent, else they
+  // are rebuilt; unreadable segments are renamed *.cannotrecover; stray index
+  // and temp files are removed. The active segment is then fdatasync'ed and
+  // the high watermark set to the log end offset. `f` must outlive the log.
+  static result<std::shared_ptr<partition_log>> open(std::filesystem::path data_dir,
+                                                     std::string topic, int32_t partition,
+                                                     log_config config, flusher& f);
+  ~partition_log() override;
+  partition_log(const partition_log&) = delete;
+  partition_log& operator=(const partition_log&) = delete;
+
+  const std::string& topic() const { return topic_; }
+  int32_t partition() const { return partition_; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // Appends one whole batch already validated by the caller
+  // (records::validate_produced_batch). Rewrites baseOffset and
+  // partitionLeaderEpoch (0) in place -- and for LogAppendTime topics the
+  // timestamp type, maxTimestamp and CRC -- then writes the bytes as they are.
+  // Rolls first when segment_bytes/segment_ms say so.
+  result<append_info> append(std::span<uint8_t> batch, int64_t now_ms);
+
+  // Calls `cb` once the record at `offset` is durable: in strict mode after
+  // the fdatasync covering it (callbacks of one sync fire in offset order), in
+  // relaxed mode at once. Errors: io_error/log_failed after an I/O failure,
+  // closed if the log closes before `offset` exists.
+  void when_durable(int64_t offset, durable_callback cb);
+
+  // Whole batches from the one containing `fetch_offset`, never beyond the
+  // high watermark, at most `max_bytes` (trimmed to whole batches) unless
+  // `min_one_batch` and the first batch alone is larger (KIP-74). Continues
+  // into the next segments while bytes remain. Errors: offset_out_of_range
+  // when fetch_offset < log start or > log end; [HW, LEO] gives no bytes.
+  result<read_result> read(int64_t fetch_offset, int32_t max_bytes, bool min_one_batch) const;
+
+  int64_t log_start_offset() const;
+  int64_t high_watermark() const;
+  int64_t log_end_offset() const;
+  // Every offset below this is fdatasync'ed (<= log_end_offset()).
+  int64_t durable_offset() const;
+  // fdatasyncs of segment data so far (group commit effectiveness: compare
+  // with the number of appends).
+  uint64_t sync_count() const { return sync_count_.load(std::memory_order_relaxed); }
+
+  // ListOffsets by timestamp: the first record (offset order) at or after the
+  // log start offset, below the high watermark, whose timestamp >= `ts`;
+  // nullopt if none.
+  result<std::optional<timestamp_and_offset>> offset_for_timestamp(int64_t ts) const;
+  // ListOffsets -3 (MAX_TIMESTAMP): the record with the largest timestamp
+  // (the first one if several share it) below the high watermark; nullopt if
+  // there is none.
+  result<std::optional<timestamp_and_offset>> max_timestamp_record() const;
+
+  // DeleteRecords: moves the log start offset forward (never back) and
+  // persists it (log-start-offset file: temp, fdatasync, rename, fsync dir).
+  // Segments entirely below it are deleted by the next apply_retention().
+  // Errors: offset_out_of_range if `offset` > high watermark.
+  result<void> advance_log_start_offset(int64_t offset);
+
+  // Deletes whole segments breached by the log start offset, retention_ms
+  // (newest record older than now - retention_ms; an expired non-empty active
+  // segment is rolled first) and retention_bytes, oldest first and only below
+  // the high watermark. Returns the number of segments deleted.
+  size_t apply_retention(int64_t now_ms);
+  // Rolls the active segment if segment_ms elapsed (idle partitions).
+  bool maybe_roll(int64_t now_ms);
+  // Relaxed policy: schedules a sync when the oldest unsynced append is older
+  // than flush_ms. Cheap; called periodically by log_manager.
+  void tick(int64_t now_ms);
+  // Syncs everything appended so far, on the calling thread.
+  result<void> flush();
+
+  void set_config(const log_config& config);
+  log_config config() const;
+
+  // One-shot callback fired when the high watermark next advances, or when
+  // the log closes. Register, then re-check high_watermark(): no wakeup can
+  // be missed. Returns an id for remove_high_watermark_waiter (use it when a
+  // long poll times out, so idle partitions do not accumulate waiters).
+  uint64_t add_high_watermark_waiter(std::function<void()> cb);
+  bool remove_high_watermark_waiter(uint64_t id);
+
+  // Flushes, seals the active segment and stops. Idempotent.
+  void close();
+  // close() and delete the partition directory.
+  result<void> remove();
+
+  bool failed() const { return failed_.load(); }
+  bool closed() const { return closed_.load(); }
+  uint64_t size_bytes() const;
+  size_t segment_count() const;
+
+  // flushable: one group-commit sync of the active segment.
+  void run_flush() override;
+
+ private:
+  struct pending_callbacks;
+
+  partition_log(std::filesystem::path dir, std::string topic, int32_t partition,
+                log_config config, flusher& f);
+
+  result<void> recover();
+  result<void> roll_locked(int64_t now_ms, pending_callbacks& out);
+  bool should_roll_locked(const records::batch_header& h, uint64_t batch_size,
+                          int64_t now_ms) const;
+  void fail_locked(std::error_code ec, const char* what, pending_callbacks& out);
+  void advance_durable_locked(const std::shared_ptr<segment>& seg, int64_t end_offset,
+                              uint64_t end_position, pending_callbacks& out);
+  void set_hw_locked(int64_t hw, int64_t segment_base, uint64_t position,
+                     pending_callbacks& out);
+  bool sync_wanted_locked() const;
+  bool try_schedule_locked();
+  result<void> sync_now();
+  size_t delete_prefix_locked(size_t count, const char* reason, pending_callbacks& out,
+                              int64_t now_ms);
+  uint64_t read_limit_locked(const segment& seg) const;
+  std::string name() const;
+
+  const std::filesystem::path dir_;
+  const std::string topic_;
+  const int32_t partition_;
+  flusher& flusher_;
+
+  // Serializes writers: append, roll, retention, flush, close, config.
+  // Lock order: append_mutex_ -> mutex_ -> flusher's queue lock.
+  mutable std::mutex append_mutex_;
+  // Guards the state below; held only for short, non-blocking sections.
+  mutable std::mutex mutex_;
+
+  log_config config_;
+  std::atomic<bool> log_append_time_{false};  // mirror of config_ for the lock-free path
+  std::vector<std::shared_ptr<segment>> segments_;  // by base offset; back() is active
+  int64_t log_start_offset_ = 0;
+  int64_t log_end_offset_ = 0;
+  int64_t high_watermark_ = 0;
+  int64_t hw_segment_base_ = 0;  // the HW lies in this segment ...
+  uint64_t hw_position_ = 0;     // ... at this byte position
+  int64_t durable_offset_ = 0;   // every offset below this is fdatasync'ed
+  bool sync_scheduled_ = false;  // queued on the flusher
+  bool sync_running_ = false;    // a flusher thread is syncing
+  int64_t oldest_unflushed_ms_ = -1;
+  std::multimap<int64_t, durable_callback> durable_waiters_;
+  std::map<uint64_t, std::function<void()>> hw_waiters_;
+  uint64_t next_waiter_id_ = 1;
+  bool failure_logged_ = false;
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> closed_{false};
+  std::atomic<uint64_t> sync_count_{0};
+};
+
+}  // namespace geomirror::storage

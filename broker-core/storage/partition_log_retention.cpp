@@ -1,0 +1,115 @@
+// partition_log: retention (time, size, log start offset) and time-based
+// rolling of idle partitions. Mirrors Kafka's UnifiedLog.deleteOldSegments:
+// each rule deletes a prefix of the segment list, never data at or above the
+// high watermark, and an expired non-empty active segment is rolled first so
+// that an emptied log keeps an empty active segment at its end offset.
+
+#include "broker-core/storage/errc.h"
+#include "broker-core/storage/file_names.h"
+#include "broker-core/storage/logger.h"
+#include "broker-core/storage/partition_log.h"
+#include "broker-core/storage/partition_log_internal.h"
+#include "broker-core/storage/segment.h"
+
+namespace geomirror::storage {
+
+size_t partition_log::delete_prefix_locked(size_t count, const char* reason,
+                                           pending_callbacks& out, int64_t now_ms) {
+  if (count == 0) return 0;
+  if (count == segments_.size()) {
+    if (!roll_locked(now_ms, out)) return 0;
+  }
+  std::vector<std::shared_ptr<segment>> doomed(segments_.begin(),
+                                               segments_.begin() + static_cast<ptrdiff_t>(count));
+  int64_t start;
+  {
+    std::lock_guard lock(mutex_);
+    segments_.erase(segments_.begin(), segments_.begin() + static_cast<ptrdiff_t>(count));
+    log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset());
+    start = log_start_offset_;
+  }
+  uint64_t bytes = 0;
+  for (const auto& seg : doomed) {
+    // Readers holding the segment keep reading through their open fd.
+    seg->remove_files();
+    bytes += seg->size();
+    storage_log().debug("{}: deleted segment {} ({} bytes, {})", name(),
+                        segment_stem(seg->base_offset()), seg->size(), reason);
+  }
+  storage_log().info("{}: deleted {} segment(s) ({} bytes, {} from {} to {}); log start offset now {}",
+                     name(), doomed.size(), bytes, reason, segment_stem(doomed.front()->base_offset()),
+                     segment_stem(doomed.back()->base_offset()), start);
+  if (auto r = sync_dir(dir_); !r) {
+    storage_log().warn("{}: fsync of {} failed: {}", name(), dir_.string(), r.error().message());
+  }
+  return count;
+}
+
+size_t partition_log::apply_retention(int64_t now_ms) {
+  pending_callbacks out;
+  std::lock_guard alock(append_mutex_);
+  if (closed_ || failed_) return 0;
+  const log_config cfg = config_;  // config_ only changes under append_mutex_
+
+  // Length of the prefix of segments matching `pred`, limited to segments
+  // wholly below the high watermark and to non-empty ones.
+  const auto prefix = [&](auto&& pred) {
+    int64_t hw;
+    {
+      std::lock_guard lock(mutex_);
+      hw = high_watermark_;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < segments_.size(); ++i) {
+      const segment& seg = *segments_[i];
+      const bool last = i + 1 == segments_.size();
+      if (seg.empty() && last) break;
+      const int64_t end = last ? log_end_offset_ : segments_[i + 1]->base_offset();
+      if (end > hw) break;
+      if (!pred(seg, end)) break;
+      ++k;
+    }
+    return k;
+  };
+
+  size_t deleted = 0;
+  {
+    int64_t start;
+    {
+      std::lock_guard lock(mutex_);
+      start = log_start_offset_;
+    }
+    const size_t k = prefix([&](const segment&, int64_t end) { return end <= start; });
+    deleted += delete_prefix_locked(k, "log start offset", out, now_ms);
+  }
+  if (cfg.retention_ms >= 0) {
+    const int64_t limit = now_ms - cfg.retention_ms;
+    const size_t k = prefix([&](const segment& s, int64_t) { return s.retention_timestamp() < limit; });
+    deleted += delete_prefix_locked(k, "retention.ms", out, now_ms);
+  }
+  if (cfg.retention_bytes >= 0) {
+    int64_t total = 0;
+    for (const auto& s : segments_) total += static_cast<int64_t>(s->size());
+    const size_t k = prefix([&](const segment& s, int64_t) {
+      if (total - static_cast<int64_t>(s.size()) < cfg.retention_bytes) return false;
+      total -= static_cast<int64_t>(s.size());
+      return true;
+    });
+    deleted += delete_prefix_locked(k, "retention.bytes", out, now_ms);
+  }
+  return deleted;
+}
+
+bool partition_log::maybe_roll(int64_t now_ms) {
+  pending_callbacks out;
+  std::lock_guard alock(append_mutex_);
+  if (closed_ || failed_) return false;
+  const segment& seg = *segments_.back();
+  if (seg.empty() || seg.rolling_base_ms() < 0 ||
+      now_ms - seg.rolling_base_ms() < config_.segment_ms) {
+    return false;
+  }
+  return roll_locked(now_ms, out).has_value();
+}
+
+}  // namespace geomirror::storage

@@ -1,0 +1,72 @@
+#pragma once
+// Helpers for storage tests: a temporary directory under /tmp removed at the
+// end, batch factories, and readers that walk a whole partition log.
+
+#include "broker-core/records/record.h"
+#include "broker-core/storage/flusher.h"
+#include "broker-core/storage/log_config.h"
+#include "broker-core/storage/partition_log.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace geomirror::storage::test {
+
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// A batch of `count` records "v<first_value + i>" (optionally padded to
+// `value_size`), record timestamps ts, ts+1, ... .
+records::bytes make_batch(int count, int64_t timestamp, int first_value = 0,
+                          records::compression_codec codec = records::compression_codec::none,
+                          size_t value_size = 0);
+
+// Appends and waits until the batch is durable (strict mode) -- the flusher
+// must be running. Returns the append info.
+append_info append_durable(partition_log& log, records::bytes batch, int64_t now_ms = 1000);
+
+// Decodes every record from `from` up to the high watermark via read().
+std::vector<records::record> read_all(const partition_log& log, int64_t from = -1,
+                                      int32_t max_bytes = 64 * 1024);
+
+// Just the batches (base, last offset) returned by one read.
+struct batch_span {
+  int64_t base;
+  int64_t last;
+};
+std::vector<batch_span> batches_in(const records::bytes& data);
+
+// A flusher whose single thread can be held, to observe state before syncs.
+class held_flusher {
+ public:
+  held_flusher();
+  ~held_flusher();
+  flusher& get() { return flusher_; }
+  void hold();     // blocks the flusher thread (returns once it is blocked)
+  void release();  // lets it run again
+
+ private:
+  struct blocker;
+  flusher flusher_{1};
+  std::shared_ptr<blocker> blocker_;
+};
+
+// Wall-clock milliseconds (what the broker passes as now_ms).
+int64_t now_ms();
+
+log_config small_segments(int64_t segment_bytes, int32_t index_interval = 128);
+
+}  // namespace geomirror::storage::test
