@@ -26,7 +26,7 @@ const std::array<config_definition, 10> broker_table = {{
      "How often topics with a finite flush.ms are checked for a due fdatasync.", 1, INT64_MAX},
     {"num.network.threads", config_type::int32, "0",
      "Threads serving connections and requests; 0 means one per CPU core.", 0, 256},
-    {"log.flush.threads", config_type::int32, "2", "Threads issuing fdatasync for group commit.", 1, 64},
+    {"log.flush.threads", config_type::int32, "4", "Threads issuing fdatasync for group commit.", 1, 64},
     {"delete.topic.enable", config_type::boolean, "true", "Whether DeleteTopics may delete topics."},
 }};
 

@@ -31,7 +31,7 @@ struct broker_config {
   int64_t retention_check_interval_ms = 300'000;
   int64_t flush_scheduler_interval_ms = 100;
   int32_t network_threads = 0;      // 0: one per CPU core
-  int32_t flush_threads = 2;
+  int32_t flush_threads = 4;
   bool delete_topic_enable = true;
 
   // Broker-level value of every topic config (file synonym or built-in default).

@@ -3,8 +3,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <regex>
 #include <stdexcept>
+#include <string_view>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -90,16 +90,24 @@ void broker_process::start(int timeout_seconds) {
     ::close(fd);
   });
 
-  static const std::regex ready(R"(geomirror-broker ready: listening on [^:]+:(\d+))");
+  // "geomirror-broker ready: listening on HOST:PORT, ..."
+  static constexpr std::string_view ready = "geomirror-broker ready: listening on ";
+  auto ready_port = [](const std::string& line) -> int {
+    auto at = line.find(ready);
+    if (at == std::string::npos) return -1;
+    auto comma = line.find(',', at);
+    auto colon = line.rfind(':', comma);
+    if (colon == std::string::npos || colon < at) return -1;
+    return std::atoi(line.c_str() + colon + 1);
+  };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   size_t seen = 0;
   while (std::chrono::steady_clock::now() < deadline) {
     {
       std::lock_guard lock(mu_);
       for (; seen < lines_.size(); ++seen) {
-        std::smatch m;
-        if (std::regex_search(lines_[seen], m, ready)) {
-          port_ = static_cast<uint16_t>(std::stoi(m[1].str()));
+        if (int port = ready_port(lines_[seen]); port > 0) {
+          port_ = static_cast<uint16_t>(port);
           return;
         }
       }
