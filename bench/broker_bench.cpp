@@ -187,6 +187,8 @@ int main(int argc, char** argv) {
   }
   double consume_s = std::chrono::duration<double>(clock_type::now() - consume_start).count();
   consumer->close();
+  consumer.reset();
+  producer.reset();
 
   double mb = static_cast<double>(o.records) * static_cast<double>(o.record_size) / 1e6;
   double p50 = percentile(recorder.latencies_us, 50), p99 = percentile(recorder.latencies_us, 99),

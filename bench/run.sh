@@ -4,6 +4,8 @@
 #   - disk write rate with fdatasync (dd, 256 MiB in 64 KiB blocks, conv=fdatasync)
 #   - geomirror broker: librdkafka produce (acks=-1, 1 KiB records) then consume,
 #     on 1 and on 12 partitions
+#   - consumer group round trip: 3 subscribed consumers that commit, records/s
+#     and rebalance times (subscribe -> assigned; a 4th member joining)
 # Usage: bench/run.sh [--records N]   (default 200000 per run)
 # Data goes under $GEOMIRROR_BENCH_DIR (default: build/bench-data) on the disk measured.
 set -euo pipefail
@@ -38,3 +40,6 @@ for p in 1 12; do
   "$root/build/bench/broker_bench" --partitions "$p" --records "$records" --record-size 1024 --acks -1
 done
 echo "aim: produce MB/s >= 50% of the disk write rate (${disk_mb} MB/s -> $((disk_mb / 2)) MB/s)"
+
+echo "== consumer group round trip (produce, then a group of 3 consumers that commit; then a 4th joins)"
+"$root/build/bench/group_bench" --partitions 12 --records "$records" --record-size 1024 --consumers 3

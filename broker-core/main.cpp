@@ -9,9 +9,25 @@
 
 #include <iostream>
 
+#include <malloc.h>
+
 namespace po = boost::program_options;
 
+namespace {
+
+// Requests and fetch responses are buffers of up to a few MiB. With glibc's
+// defaults each one is a fresh mmap (and its pages fault in zeroed) or grows
+// and trims the heap; keeping them on a heap that is not trimmed eagerly
+// halves the broker's page faults and system time under produce load.
+void tune_allocator() {
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  tune_allocator();
   po::options_description desc(
       "geomirror-broker: a Kafka-wire-compatible broker core for one region\n\n"
       "Usage: geomirror-broker --data-dir DIR [--listen HOST:PORT] [options]\n\nOptions");
@@ -26,6 +42,8 @@ int main(int argc, char** argv) {
        "stable cluster id reported in Metadata/DescribeCluster (default: the one stored in the data dir, or a new "
        "random id on first start)")
       ("config", po::value<std::string>(), "Kafka-style key=value file with broker settings and topic defaults")
+      ("metrics-listen", po::value<std::string>(),
+       "HOST:PORT to serve Prometheus metrics on (/metrics); port 0 picks a free port")
       ("log-level", po::value<std::string>()->default_value("info"),
        "trace, debug, info, warn, error, critical or off");
 
@@ -65,6 +83,9 @@ int main(int argc, char** argv) {
     options.data_dir = vm["data-dir"].as<std::string>();
     if (vm.count("cluster-id")) options.cluster_id = vm["cluster-id"].as<std::string>();
     if (vm.count("config")) options.config_file = vm["config"].as<std::string>();
+    if (vm.count("metrics-listen")) {
+      options.metrics_listen = geomirror::app::parse_host_port(vm["metrics-listen"].as<std::string>(), "--metrics-listen");
+    }
     return geomirror::app::run_broker(options);
   } catch (const std::invalid_argument& e) {
     std::cerr << "geomirror-broker: " << e.what() << "\n";

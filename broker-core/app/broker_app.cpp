@@ -2,14 +2,19 @@
 
 #include "broker-core/app/data_dir_lock.h"
 #include "broker-core/config/broker_config.h"
+#include "broker-core/group/group_coordinator.h"
 #include "broker-core/handlers/registry.h"
 #include "broker-core/metadata/metadata_store.h"
+#include "broker-core/metadata/producer_ids.h"
 #include "broker-core/metadata/topic_registry.h"
+#include "broker-core/metrics/broker_probe.h"
 #include "broker-core/net/server.h"
 #include "broker-core/protocol/wire.h"
 #include "broker-core/storage/log_manager.h"
 
 #include <fmt/format.h>
+#include <prometheus/exposer.h>
+#include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -40,6 +45,18 @@ std::string resolve_cluster_id(metadata::metadata_store& store, const std::optio
   if (id.empty()) throw std::runtime_error("--cluster-id must not be empty");
   if (!store.put_setting(cluster_id_setting, id)) throw std::runtime_error("cannot store the cluster id");
   return id;
+}
+
+group::coordinator_config group_settings(const config::broker_config& c) {
+  group::coordinator_config g;
+  g.initial_rebalance_delay_ms = c.group_initial_rebalance_delay_ms;
+  g.min_session_timeout_ms = c.group_min_session_timeout_ms;
+  g.max_session_timeout_ms = c.group_max_session_timeout_ms;
+  g.max_size = c.group_max_size;
+  g.offsets_retention_ms = int64_t{c.offsets_retention_minutes} * 60'000;
+  g.offsets_retention_check_interval_ms = c.offsets_retention_check_interval_ms;
+  g.offset_metadata_max_bytes = c.offset_metadata_max_bytes;
+  return g;
 }
 
 std::string default_advertised_host(const std::string& listen_host) {
@@ -86,6 +103,11 @@ int run_broker(const broker_options& options) {
   storage_config.flusher_threads = static_cast<size_t>(config.flush_threads);
   storage_config.retention_check_interval_ms = config.retention_check_interval_ms;
   storage_config.flush_check_interval_ms = config.flush_scheduler_interval_ms;
+  storage_config.cleaner_threads = static_cast<size_t>(config.cleaner_threads);
+  storage_config.cleaner_backoff_ms = config.cleaner_backoff_ms;
+  storage_config.cleaner_dedupe_buffer_bytes = static_cast<size_t>(config.cleaner_dedupe_buffer_bytes);
+  storage_config.producer_id_expiration_ms = config.producer_id_expiration_ms;
+  storage_config.producer_id_expiration_check_interval_ms = config.producer_id_expiration_check_interval_ms;
   auto started = storage::log_manager::start(storage_config);
   if (!started) throw std::runtime_error(fmt::format("cannot start storage: {}", started.error().message()));
   auto& logs = *started.value();
@@ -115,15 +137,46 @@ int run_broker(const broker_options& options) {
   identity.node_id = config.node_id;
   identity.advertised_host = options.advertised ? options.advertised->host : default_advertised_host(options.listen.host);
   identity.advertised_port = options.advertised ? options.advertised->port : port;
-  handlers::broker_services services{topics, config, server.timers(), identity};
-  handlers::api_dispatcher dispatcher(services);
+  // Groups and committed offsets share the metadata database (own tables,
+  // own connection); a deleted topic's offsets go with it.
+  group::group_coordinator groups(group_settings(config), options.data_dir / "metadata.db", server.timers(),
+                                  [&topics](const std::string& topic) {
+                                    auto t = topics.find(topic);
+                                    return t ? t->partition_count() : -1;
+                                  });
+  groups.start();
+  topics.add_topic_deleted_listener([&groups](const std::string& topic) { groups.on_topic_deleted(topic); });
+  metadata::producer_id_allocator producer_ids(store);
+  handlers::broker_services services{topics, config, server.timers(), identity, groups, producer_ids};
+  auto metrics_registry = std::make_shared<prometheus::Registry>();
+  std::vector<std::pair<int16_t, std::string_view>> api_names;
+  for (const auto& api : handlers::served_apis()) api_names.emplace_back(api.key, api.name);
+  metrics::broker_probe probe(*metrics_registry, api_names);
+  auto partitions_collector = std::make_shared<metrics::partition_collector>(topics);
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::string metrics_note;
+  if (options.metrics_listen) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(
+          fmt::format("{}:{}", options.metrics_listen->host, options.metrics_listen->port));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(fmt::format("cannot serve metrics on {}:{}: {}", options.metrics_listen->host,
+                                           options.metrics_listen->port, e.what()));
+    }
+    exposer->RegisterCollectable(metrics_registry);
+    exposer->RegisterCollectable(partitions_collector);
+    metrics_note = fmt::format(", metrics on http://{}:{}/metrics", options.metrics_listen->host,
+                               exposer->GetListeningPorts().front());
+  }
+  handlers::api_dispatcher dispatcher(services, &probe);
   forward.target = &dispatcher;
 
-  spdlog::info("geomirror-broker ready: listening on {}:{}, advertised as {}:{}, cluster id {}, node id {}, data dir {}",
+  spdlog::info("geomirror-broker ready: listening on {}:{}, advertised as {}:{}, cluster id {}, node id {}, data dir {}{}",
                options.listen.host, port, identity.advertised_host, identity.advertised_port, cluster_id,
-               identity.node_id, options.data_dir.string());
+               identity.node_id, options.data_dir.string(), metrics_note);
   server.run();
 
+  groups.stop();
   logs.stop();
   spdlog::info("geomirror-broker stopped cleanly");
   return 0;

@@ -25,6 +25,7 @@ struct broker_options {
   std::filesystem::path data_dir;
   std::optional<std::string> cluster_id;  // default: the one stored in the data dir, else a new random id
   std::optional<std::filesystem::path> config_file;
+  std::optional<host_port> metrics_listen;  // Prometheus /metrics endpoint; none by default
 };
 
 // Runs the broker until SIGINT/SIGTERM. Returns the process exit code; throws

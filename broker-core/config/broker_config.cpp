@@ -10,7 +10,7 @@
 namespace geomirror::config {
 namespace {
 
-const std::array<config_definition, 10> broker_table = {{
+const std::array<config_definition, 22> broker_table = {{
     {"node.id", config_type::int32, "0", "This broker's id in Metadata responses.", 0, INT32_MAX},
     {"auto.create.topics.enable", config_type::boolean, "false",
      "Create a topic with num.partitions partitions when a client asks Metadata for a topic that does not exist."},
@@ -28,6 +28,34 @@ const std::array<config_definition, 10> broker_table = {{
      "Threads serving connections and requests; 0 means one per CPU core.", 0, 256},
     {"log.flush.threads", config_type::int32, "4", "Threads issuing fdatasync for group commit.", 1, 64},
     {"delete.topic.enable", config_type::boolean, "true", "Whether DeleteTopics may delete topics."},
+    {"log.cleaner.threads", config_type::int32, "1", "Threads compacting topics with cleanup.policy=compact.", 1, 64},
+    {"log.cleaner.backoff.ms", config_type::int64, "15000",
+     "Pause between compaction passes when no compacted partition needs cleaning.", 1, INT64_MAX},
+    {"log.cleaner.dedupe.buffer.size", config_type::int64, "134217728",
+     "Memory for the key -> latest offset map of one cleaning pass; larger dirty sections take several passes.",
+     1 << 20, INT64_MAX},
+    {"producer.id.expiration.ms", config_type::int32, "86400000",
+     "An idempotent producer's sequence state is forgotten after this long without an append.", 1, INT32_MAX},
+    {"producer.id.expiration.check.interval.ms", config_type::int32, "600000",
+     "How often expired idempotent producer state is removed.", 1, INT32_MAX},
+    {"group.initial.rebalance.delay.ms", config_type::int32, "3000",
+     "How long the first rebalance of an empty group waits for more members to join (extended while they keep "
+     "arriving, up to the rebalance timeout).",
+     0, INT32_MAX},
+    {"group.min.session.timeout.ms", config_type::int32, "6000",
+     "Smallest session timeout a member may ask for (else INVALID_SESSION_TIMEOUT).", 0, INT32_MAX},
+    {"group.max.session.timeout.ms", config_type::int32, "1800000",
+     "Largest session timeout a member may ask for (else INVALID_SESSION_TIMEOUT).", 0, INT32_MAX},
+    {"group.max.size", config_type::int32, "2147483647",
+     "Most members a consumer group may have (further joins get GROUP_MAX_SIZE_REACHED).", 1, INT32_MAX},
+    {"offsets.retention.minutes", config_type::int32, "10080",
+     "Committed offsets are deleted this long after their group became empty (or, for topics a stable group no "
+     "longer subscribes to and for groups without group management, after their commit).",
+     1, INT32_MAX},
+    {"offsets.retention.check.interval.ms", config_type::int64, "600000",
+     "How often expired committed offsets are looked for.", 1, INT64_MAX},
+    {"offset.metadata.max.bytes", config_type::int32, "4096",
+     "Largest metadata string of a committed offset (else OFFSET_METADATA_TOO_LARGE).", 0, INT32_MAX},
 }};
 
 // Broker keys that give a topic default in another unit (Kafka precedence:
@@ -53,6 +81,8 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+int32_t parse_int32(std::string_view value) { return static_cast<int32_t>(parse_int64(value)); }
+
 void apply_broker_key(broker_config& c, std::string_view key, std::string_view value) {
   if (key == "node.id") c.node_id = static_cast<int32_t>(parse_int64(value));
   else if (key == "auto.create.topics.enable") c.auto_create_topics = parse_bool(value);
@@ -63,6 +93,18 @@ void apply_broker_key(broker_config& c, std::string_view key, std::string_view v
   else if (key == "num.network.threads") c.network_threads = static_cast<int32_t>(parse_int64(value));
   else if (key == "log.flush.threads") c.flush_threads = static_cast<int32_t>(parse_int64(value));
   else if (key == "delete.topic.enable") c.delete_topic_enable = parse_bool(value);
+  else if (key == "log.cleaner.threads") c.cleaner_threads = parse_int32(value);
+  else if (key == "log.cleaner.backoff.ms") c.cleaner_backoff_ms = parse_int64(value);
+  else if (key == "log.cleaner.dedupe.buffer.size") c.cleaner_dedupe_buffer_bytes = parse_int64(value);
+  else if (key == "producer.id.expiration.ms") c.producer_id_expiration_ms = parse_int64(value);
+  else if (key == "producer.id.expiration.check.interval.ms") c.producer_id_expiration_check_interval_ms = parse_int64(value);
+  else if (key == "group.initial.rebalance.delay.ms") c.group_initial_rebalance_delay_ms = parse_int32(value);
+  else if (key == "group.min.session.timeout.ms") c.group_min_session_timeout_ms = parse_int32(value);
+  else if (key == "group.max.session.timeout.ms") c.group_max_session_timeout_ms = parse_int32(value);
+  else if (key == "group.max.size") c.group_max_size = parse_int32(value);
+  else if (key == "offsets.retention.minutes") c.offsets_retention_minutes = parse_int32(value);
+  else if (key == "offsets.retention.check.interval.ms") c.offsets_retention_check_interval_ms = parse_int64(value);
+  else if (key == "offset.metadata.max.bytes") c.offset_metadata_max_bytes = parse_int32(value);
   // default.replication.factor: validated to be 1, nothing to store.
 }
 
@@ -127,6 +169,11 @@ broker_config broker_config::parse(std::string_view text, std::string_view origi
       fail(fmt::format("'{}' is set on the command line (--listen, --advertised-listener, --data-dir)", key));
     }
     fail(fmt::format("unknown broker config '{}' (see docs/configuration.md for the supported keys)", key));
+  }
+  if (c.group_min_session_timeout_ms > c.group_max_session_timeout_ms) {
+    throw config_error(fmt::format("{}: group.min.session.timeout.ms ({}) is above group.max.session.timeout.ms ({}); "
+                                   "every JoinGroup would fail with INVALID_SESSION_TIMEOUT",
+                                   origin, c.group_min_session_timeout_ms, c.group_max_session_timeout_ms));
   }
   return c;
 }

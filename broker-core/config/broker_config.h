@@ -33,6 +33,19 @@ struct broker_config {
   int32_t network_threads = 0;      // 0: one per CPU core
   int32_t flush_threads = 4;
   bool delete_topic_enable = true;
+  int32_t cleaner_threads = 1;
+  int64_t cleaner_backoff_ms = 15'000;
+  int64_t cleaner_dedupe_buffer_bytes = int64_t{128} << 20;
+  int64_t producer_id_expiration_ms = 86'400'000;
+  int64_t producer_id_expiration_check_interval_ms = 600'000;
+  // Group coordinator (Kafka's group.* and offsets.* keys).
+  int32_t group_initial_rebalance_delay_ms = 3000;
+  int32_t group_min_session_timeout_ms = 6000;
+  int32_t group_max_session_timeout_ms = 1'800'000;
+  int32_t group_max_size = INT32_MAX;
+  int32_t offsets_retention_minutes = 10080;  // 7 days
+  int64_t offsets_retention_check_interval_ms = 600'000;
+  int32_t offset_metadata_max_bytes = 4096;
 
   // Broker-level value of every topic config (file synonym or built-in default).
   topic_defaults topic_defaults_ = builtin_topic_defaults();

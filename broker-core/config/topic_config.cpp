@@ -10,13 +10,17 @@ namespace {
 // Kafka's own defaults except flush.messages: a region runs one broker with
 // no replica to lean on, so by default every append is fdatasync'ed (group
 // commit) before an acks=-1 producer is answered. Topics may relax it.
-const std::array<config_definition, 12> topic_table = {{
+const std::array<config_definition, 16> topic_table = {{
     {"cleanup.policy", config_type::list, "delete",
-     "How old log segments are discarded: 'delete' removes whole segments past retention.ms or retention.bytes.",
-     INT64_MIN, INT64_MAX, {"delete"}, "log.cleanup.policy"},
+     "'delete' removes whole segments past retention.ms or retention.bytes; 'compact' keeps the newest record per "
+     "key (offsets unchanged); 'compact,delete' does both.",
+     INT64_MIN, INT64_MAX, {"compact", "delete"}, "log.cleanup.policy"},
     {"compression.type", config_type::string, "producer",
      "Batches are stored exactly as the producer compressed them ('producer'); recompression is not offered.",
      INT64_MIN, INT64_MAX, {"producer"}, "compression.type"},
+    {"delete.retention.ms", config_type::int64, "86400000",
+     "How long tombstones (null values) of a compacted topic stay readable after the cleaner first sees them.", 0,
+     INT64_MAX, {}, "log.cleaner.delete.retention.ms"},
     {"flush.messages", config_type::int64, "1",
      "fdatasync after this many records. 1 (the default) syncs every append with group commit and acknowledges "
      "acks=-1 writes only once synced (survives power loss); larger values sync in the background and acknowledge "
@@ -32,9 +36,17 @@ const std::array<config_definition, 12> topic_table = {{
     {"max.message.bytes", config_type::int32, "1048588",
      "Largest record batch (after compression) a producer may append to this topic.", 0, INT32_MAX, {},
      "message.max.bytes"},
+    {"max.compaction.lag.ms", config_type::int64, "9223372036854775807",
+     "A compacted record older than this is cleaned even if the dirty ratio is below min.cleanable.dirty.ratio.", 1,
+     INT64_MAX, {}, "log.cleaner.max.compaction.lag.ms"},
     {"message.timestamp.type", config_type::string, "CreateTime",
      "CreateTime keeps the producer's timestamps; LogAppendTime stamps each batch with the broker's clock.",
      INT64_MIN, INT64_MAX, {"CreateTime", "LogAppendTime"}, "log.message.timestamp.type"},
+    {"min.cleanable.dirty.ratio", config_type::float64, "0.5",
+     "Clean a compacted partition once this share of its closed segments' bytes is uncleaned.", 0, 1, {},
+     "log.cleaner.min.cleanable.ratio"},
+    {"min.compaction.lag.ms", config_type::int64, "0", "Records younger than this are never compacted away.", 0,
+     INT64_MAX, {}, "log.cleaner.min.compaction.lag.ms"},
     {"min.insync.replicas", config_type::int32, "1",
      "Replicas that must hold an acks=-1 write. A region's broker is the only replica, so values above 1 make "
      "acks=-1 produce fail with NOT_ENOUGH_REPLICAS, as Kafka would.",

@@ -243,6 +243,13 @@ std::vector<topic_partition> group_metadata::remove_topic_offsets(const std::str
   return removed;
 }
 
+size_t group_metadata::remove_all_offsets() {
+  for (auto& [_, pending] : pending_commits_) pending.floor = commit_sequence_;
+  size_t n = offsets.size();
+  offsets.clear();
+  return n;
+}
+
 std::vector<topic_partition> group_metadata::remove_expired_offsets(int64_t now_ms, int64_t retention_ms) {
   // Kafka's rules: an empty group's offsets expire `retention` after it
   // became empty; a stable consumer group's offsets of topics nobody

@@ -104,7 +104,7 @@ struct pending_commit {
   int in_flight = 0;
 };
 
-class group_metadata {
+class group_metadata : public std::enable_shared_from_this<group_metadata> {
  public:
   group_metadata(std::string id, int64_t now_ms);
   group_metadata(const group_metadata&) = delete;
@@ -186,6 +186,9 @@ class group_metadata {
   // them); returns those that existed.
   std::vector<topic_partition> remove_offsets(const std::vector<topic_partition>& partitions);
   std::vector<topic_partition> remove_topic_offsets(const std::string& topic);
+  // Removes every offset (and fences every commit in flight); returns how
+  // many there were.
+  size_t remove_all_offsets();
   // Kafka's removeExpiredOffsets: which offsets have outlived the retention
   // (by commit time, or since the group became empty), removed.
   std::vector<topic_partition> remove_expired_offsets(int64_t now_ms, int64_t retention_ms);

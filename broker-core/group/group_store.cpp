@@ -189,6 +189,15 @@ bool group_store::exec(const char* sql) {
 
 result<loaded_groups> group_store::load() {
   std::lock_guard lock(db_mu_);
+  try {
+    return load_locked();
+  } catch (const std::runtime_error& e) {  // a statement that cannot be prepared
+    group_log().error("group database: {}", e.what());
+    return errc::storage;
+  }
+}
+
+result<loaded_groups> group_store::load_locked() {
   loaded_groups out;
   std::map<std::string, size_t, std::less<>> group_index;
   statement groups(db_,

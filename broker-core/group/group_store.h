@@ -129,6 +129,7 @@ class group_store {
 
   class statements;
 
+  result<loaded_groups> load_locked();
   void enqueue(operation op, write_callback done);
   void run_writer();
   void write_batch(std::vector<queued>& batch);

@@ -24,6 +24,10 @@ constexpr int32_t topic_operations = operations_mask(
     {acl_operation::read, acl_operation::write, acl_operation::create, acl_operation::delete_, acl_operation::alter,
      acl_operation::describe, acl_operation::describe_configs, acl_operation::alter_configs});
 
+// Kafka's ACL operations on a GROUP resource.
+constexpr int32_t group_operations =
+    operations_mask({acl_operation::read, acl_operation::describe, acl_operation::delete_});
+
 constexpr int32_t cluster_operations = operations_mask(
     {acl_operation::create, acl_operation::alter, acl_operation::describe, acl_operation::cluster_action,
      acl_operation::describe_configs, acl_operation::alter_configs, acl_operation::idempotent_write,

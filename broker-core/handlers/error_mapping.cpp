@@ -15,6 +15,8 @@ error_code storage_to_wire(storage::errc e) {
     case storage::errc::log_failed:
     case storage::errc::corrupt: return error_code::kafka_storage_error;
     case storage::errc::invalid_batch: return error_code::corrupt_message;
+    case storage::errc::out_of_order_sequence: return error_code::out_of_order_sequence_number;
+    case storage::errc::invalid_producer_epoch: return error_code::invalid_producer_epoch;
     // A partition being removed under a request: retriable for the client.
     case storage::errc::closed: return error_code::not_leader_or_follower;
     case storage::errc::not_found: return error_code::unknown_topic_or_partition;
@@ -68,11 +70,37 @@ protocol::error_code to_wire(metadata::errc e) {
   return error_code::unknown_server_error;
 }
 
+protocol::error_code to_wire(group::errc e) {
+  switch (e) {
+    case group::errc::unknown_member_id: return error_code::unknown_member_id;
+    case group::errc::illegal_generation: return error_code::illegal_generation;
+    case group::errc::rebalance_in_progress: return error_code::rebalance_in_progress;
+    case group::errc::inconsistent_group_protocol: return error_code::inconsistent_group_protocol;
+    case group::errc::invalid_session_timeout: return error_code::invalid_session_timeout;
+    case group::errc::invalid_group_id: return error_code::invalid_group_id;
+    case group::errc::group_max_size_reached: return error_code::group_max_size_reached;
+    case group::errc::fenced_instance_id: return error_code::fenced_instance_id;
+    case group::errc::member_id_required: return error_code::member_id_required;
+    case group::errc::unknown_topic_or_partition: return error_code::unknown_topic_or_partition;
+    case group::errc::offset_metadata_too_large: return error_code::offset_metadata_too_large;
+    case group::errc::unstable_offset_commit: return error_code::unstable_offset_commit;
+    case group::errc::group_id_not_found: return error_code::group_id_not_found;
+    case group::errc::non_empty_group: return error_code::non_empty_group;
+    case group::errc::group_subscribed_to_topic: return error_code::group_subscribed_to_topic;
+    case group::errc::not_coordinator: return error_code::not_coordinator;
+    // Kafka answers NOT_COORDINATOR when its offsets log cannot be written
+    // (KAFKA_STORAGE_ERROR): the client finds the coordinator again and retries.
+    case group::errc::storage: return error_code::not_coordinator;
+  }
+  return error_code::unknown_server_error;
+}
+
 protocol::error_code to_wire(const std::error_code& ec) {
   if (!ec) return error_code::none;
   if (ec.category() == storage::error_category()) return storage_to_wire(static_cast<storage::errc>(ec.value()));
   if (ec.category() == records::error_category()) return records_to_wire(static_cast<records::errc>(ec.value()));
   if (ec.category() == metadata::metadata_category()) return to_wire(static_cast<metadata::errc>(ec.value()));
+  if (ec.category() == group::error_category()) return to_wire(static_cast<group::errc>(ec.value()));
   return error_code::unknown_server_error;
 }
 

@@ -8,6 +8,7 @@
 #include "broker-core/protocol/messages/produce_request.h"
 #include "broker-core/protocol/messages/produce_response.h"
 #include "broker-core/records/legacy_message_set.h"
+#include "broker-core/records/record.h"
 #include "broker-core/records/record_batch.h"
 
 #include <fmt/format.h>
@@ -75,6 +76,19 @@ partition_outcome check_batch(const std::optional<protocol::bytes>& records, con
   }
   if (header.value().is_transactional()) {
     return {error_code::invalid_txn_state, "This broker does not run transactions; transactional batches are refused"};
+  }
+  if (topic.log.compact) {
+    // A compacted topic keeps the newest record per key: a record without a
+    // key could never be compacted, so Kafka refuses it.
+    bool keyless = false;
+    auto walked = records::for_each_record(data, [&](const records::record_view& record) {
+      keyless = !record.key.has_value();
+      return !keyless;
+    });
+    if (!walked) return {to_wire(walked.error()), fmt::format("Record batch is invalid: {}", walked.error().message())};
+    if (keyless) {
+      return {error_code::invalid_record, fmt::format("Compacted topic cannot accept message without key in topic {}.", topic.name)};
+    }
   }
   return {};
 }

@@ -2,24 +2,39 @@
 
 #include "broker-core/handlers/handlers.h"
 #include "broker-core/protocol/error_code.h"
+#include "broker-core/protocol/messages/alter_configs_request.h"
 #include "broker-core/protocol/messages/api_versions_request.h"
 #include "broker-core/protocol/messages/api_versions_response.h"
 #include "broker-core/protocol/messages/create_partitions_request.h"
 #include "broker-core/protocol/messages/create_topics_request.h"
+#include "broker-core/protocol/messages/delete_records_request.h"
+#include "broker-core/protocol/messages/delete_groups_request.h"
 #include "broker-core/protocol/messages/delete_topics_request.h"
+#include "broker-core/protocol/messages/describe_groups_request.h"
 #include "broker-core/protocol/messages/describe_cluster_request.h"
 #include "broker-core/protocol/messages/describe_configs_request.h"
 #include "broker-core/protocol/messages/fetch_request.h"
 #include "broker-core/protocol/messages/find_coordinator_request.h"
+#include "broker-core/protocol/messages/heartbeat_request.h"
+#include "broker-core/protocol/messages/join_group_request.h"
+#include "broker-core/protocol/messages/leave_group_request.h"
+#include "broker-core/protocol/messages/list_groups_request.h"
+#include "broker-core/protocol/messages/incremental_alter_configs_request.h"
+#include "broker-core/protocol/messages/init_producer_id_request.h"
 #include "broker-core/protocol/messages/list_offsets_request.h"
 #include "broker-core/protocol/messages/metadata_request.h"
+#include "broker-core/protocol/messages/offset_commit_request.h"
+#include "broker-core/protocol/messages/offset_delete_request.h"
+#include "broker-core/protocol/messages/offset_fetch_request.h"
 #include "broker-core/protocol/messages/produce_request.h"
 #include "broker-core/protocol/messages/response_header.h"
+#include "broker-core/protocol/messages/sync_group_request.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <chrono>
 
 namespace geomirror::handlers {
 namespace {
@@ -46,6 +61,20 @@ const std::array apis = {
     entry<protocol::create_partitions_request>(handle_create_partitions, "CreatePartitions"),
     entry<protocol::describe_cluster_request>(handle_describe_cluster, "DescribeCluster"),
     entry<protocol::find_coordinator_request>(handle_find_coordinator, "FindCoordinator"),
+    entry<protocol::offset_commit_request>(handle_offset_commit, "OffsetCommit"),
+    entry<protocol::offset_fetch_request>(handle_offset_fetch, "OffsetFetch"),
+    entry<protocol::join_group_request>(handle_join_group, "JoinGroup"),
+    entry<protocol::heartbeat_request>(handle_heartbeat, "Heartbeat"),
+    entry<protocol::leave_group_request>(handle_leave_group, "LeaveGroup"),
+    entry<protocol::sync_group_request>(handle_sync_group, "SyncGroup"),
+    entry<protocol::describe_groups_request>(handle_describe_groups, "DescribeGroups"),
+    entry<protocol::list_groups_request>(handle_list_groups, "ListGroups"),
+    entry<protocol::delete_groups_request>(handle_delete_groups, "DeleteGroups"),
+    entry<protocol::offset_delete_request>(handle_offset_delete, "OffsetDelete"),
+    entry<protocol::init_producer_id_request>(handle_init_producer_id, "InitProducerId"),
+    entry<protocol::delete_records_request>(handle_delete_records, "DeleteRecords"),
+    entry<protocol::alter_configs_request>(handle_alter_configs, "AlterConfigs"),
+    entry<protocol::incremental_alter_configs_request>(handle_incremental_alter_configs, "IncrementalAlterConfigs"),
 };
 
 net::frame_bytes encode_response_header(int16_t api_key, int16_t api_version, int32_t correlation_id) {
@@ -77,6 +106,27 @@ int16_t read_int16(const net::frame_bytes& f, size_t at) {
   return static_cast<int16_t>((uint16_t{f[at]} << 8) | f[at + 1]);
 }
 
+// Wraps a responder so the probe sees each request's outcome and latency.
+net::respond_fn metered(net::respond_fn respond, metrics::broker_probe& probe, int16_t api_key, size_t request_bytes) {
+  return [respond = std::move(respond), &probe, api_key, request_bytes,
+          start = std::chrono::steady_clock::now()](net::dispatch_result r) {
+    constexpr size_t size_prefix = 4;
+    switch (r.what) {
+      case net::dispatch_result::kind::respond:
+        probe.record_request(api_key, std::chrono::steady_clock::now() - start, request_bytes + size_prefix,
+                             r.header.size() + r.body.size() + size_prefix);
+        break;
+      case net::dispatch_result::kind::no_response:
+        probe.record_request(api_key, std::chrono::steady_clock::now() - start, request_bytes + size_prefix, 0);
+        break;
+      case net::dispatch_result::kind::close:
+        probe.record_rejected(api_key);
+        break;
+    }
+    respond(std::move(r));
+  };
+}
+
 }  // namespace
 
 std::span<const api_entry> served_apis() { return apis; }
@@ -91,6 +141,7 @@ const api_entry* find_served_api(int16_t key) {
 void api_dispatcher::dispatch(const net::request_frame& request, net::respond_fn respond) {
   const auto& frame = *request.data;
   int16_t api_key = read_int16(frame, 0);
+  if (probe_ != nullptr) respond = metered(std::move(respond), *probe_, api_key, frame.size());
   int16_t api_version = read_int16(frame, 2);
   const api_entry* api = find_served_api(api_key);
   if (api == nullptr) {

@@ -4,6 +4,7 @@
 // routes request frames to handlers.
 
 #include "broker-core/handlers/request_context.h"
+#include "broker-core/metrics/broker_probe.h"
 #include "broker-core/net/dispatcher.h"
 
 #include <span>
@@ -25,11 +26,13 @@ const api_entry* find_served_api(int16_t key);
 // versions, runs the handler and frames its answer with the response header.
 class api_dispatcher : public net::dispatcher {
  public:
-  explicit api_dispatcher(broker_services& services) : services_(services) {}
+  // `probe` (may be null) counts every request and its latency.
+  api_dispatcher(broker_services& services, metrics::broker_probe* probe) : services_(services), probe_(probe) {}
   void dispatch(const net::request_frame& request, net::respond_fn respond) override;
 
  private:
   broker_services& services_;
+  metrics::broker_probe* probe_;
 };
 
 }  // namespace geomirror::handlers

@@ -3,6 +3,8 @@
 // (kept alive by the shared frame), the broker's services, and how to answer.
 
 #include "broker-core/config/broker_config.h"
+#include "broker-core/group/group_coordinator.h"
+#include "broker-core/metadata/producer_ids.h"
 #include "broker-core/metadata/topic_registry.h"
 #include "broker-core/net/dispatcher.h"
 #include "broker-core/net/scheduler.h"
@@ -32,6 +34,8 @@ struct broker_services {
   const config::broker_config& config;
   net::scheduler& timers;
   cluster_identity identity;
+  group::group_coordinator& groups;
+  metadata::producer_id_allocator& producer_ids;
 };
 
 struct request_context {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <stdexcept>
@@ -64,20 +65,32 @@ storage::log_config to_log_config(const std::map<std::string, config::config_val
   c.flush_ms = config::parse_int64(get("flush.ms"));
   c.max_message_bytes = static_cast<int32_t>(config::parse_int64(get("max.message.bytes")));
   c.log_append_time = get("message.timestamp.type") == "LogAppendTime";
+  auto policy = config::parse_list(get("cleanup.policy"));
+  auto has = [&](std::string_view p) { return std::find(policy.begin(), policy.end(), p) != policy.end(); };
+  c.compact = has("compact");
+  c.delete_enabled = has("delete");
+  c.delete_retention_ms = config::parse_int64(get("delete.retention.ms"));
+  c.min_cleanable_dirty_ratio = config::parse_double(get("min.cleanable.dirty.ratio"));
+  c.min_compaction_lag_ms = config::parse_int64(get("min.compaction.lag.ms"));
+  c.max_compaction_lag_ms = config::parse_int64(get("max.compaction.lag.ms"));
   return c;
 }
 
 topic_registry::topic_registry(metadata_store& store, storage::log_manager& logs, const config::broker_config& broker)
     : store_(store), logs_(logs), broker_(broker) {}
 
+void topic_registry::apply_overrides(topic_snapshot& topic) const {
+  auto effective = config::effective_topic_config(broker_.topic_defaults_, topic.overrides);
+  topic.log = to_log_config(effective);
+  topic.min_insync_replicas = static_cast<int32_t>(config::parse_int64(effective.at("min.insync.replicas").value));
+}
+
 std::shared_ptr<topic_snapshot> topic_registry::make_snapshot(const stored_topic& stored) const {
   auto t = std::make_shared<topic_snapshot>();
   t->name = stored.name;
   t->id.value = stored.id;
   t->overrides = stored.configs;
-  auto effective = config::effective_topic_config(broker_.topic_defaults_, t->overrides);
-  t->log = to_log_config(effective);
-  t->min_insync_replicas = static_cast<int32_t>(config::parse_int64(effective.at("min.insync.replicas").value));
+  apply_overrides(*t);
   return t;
 }
 
@@ -201,7 +214,13 @@ std::optional<admin_error> topic_registry::delete_topic(const std::string& name)
     spdlog::error("topic {} deleted, but removing its partition dirs failed: {}", name, removed.error().message());
   }
   spdlog::info("deleted topic {} (id {})", name, t->id.to_string());
+  for (const auto& listener : deleted_listeners_) listener(name);
   return std::nullopt;
+}
+
+void topic_registry::add_topic_deleted_listener(topic_deleted_listener listener) {
+  std::lock_guard admin(admin_mu_);
+  deleted_listeners_.push_back(std::move(listener));
 }
 
 std::optional<admin_error> topic_registry::create_partitions(const std::string& name, int32_t new_total,
@@ -232,6 +251,27 @@ std::optional<admin_error> topic_registry::create_partitions(const std::string& 
   }
   publish(next);
   spdlog::info("topic {} now has {} partitions (was {})", name, new_total, current->partition_count());
+  return std::nullopt;
+}
+
+std::optional<admin_error> topic_registry::alter_configs(const std::string& name,
+                                                         const config::topic_overrides& overrides, bool validate_only) {
+  for (const auto& [key, value] : overrides) {
+    if (auto err = config::validate_topic_config(key, value)) return admin_error{errc::invalid_config, *err};
+  }
+  std::lock_guard admin(admin_mu_);
+  auto current = find(name);
+  if (!current) return admin_error{errc::unknown_topic, "This server does not host this topic."};
+  if (validate_only) return std::nullopt;
+  if (!store_.set_topic_configs(name, overrides)) {
+    return admin_error{errc::database, "Cannot record the topic configs in the metadata database"};
+  }
+  auto next = std::make_shared<topic_snapshot>(*current);
+  next->overrides = overrides;
+  apply_overrides(*next);
+  for (const auto& log : next->partitions) log->set_config(next->log);
+  publish(next);
+  spdlog::info("topic {} configs changed: {} override(s)", name, overrides.size());
   return std::nullopt;
 }
 

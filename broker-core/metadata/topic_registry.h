@@ -14,6 +14,7 @@
 #include "broker-core/storage/log_manager.h"
 #include "broker-core/storage/partition_log.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -62,9 +63,22 @@ class topic_registry {
                                           const config::topic_overrides& overrides, bool validate_only);
   std::optional<admin_error> delete_topic(const std::string& name);
   std::optional<admin_error> create_partitions(const std::string& name, int32_t new_total, bool validate_only);
+  // Replaces every override of the topic with `overrides` and applies the
+  // result to its partition logs at once.
+  std::optional<admin_error> alter_configs(const std::string& name, const config::topic_overrides& overrides,
+                                           bool validate_only);
+
+  // Called with the topic's name once a deletion is committed (the group
+  // coordinator drops the topic's committed offsets), on the deleting thread
+  // while admin operations are serialized: a listener must not call the
+  // registry's admin operations. Lookups (find) are fine.
+  using topic_deleted_listener = std::function<void(const std::string& topic)>;
+  void add_topic_deleted_listener(topic_deleted_listener listener);
 
  private:
   std::shared_ptr<topic_snapshot> make_snapshot(const stored_topic& stored) const;
+  // Derives the storage settings and min.insync.replicas from the overrides.
+  void apply_overrides(topic_snapshot& topic) const;
   void publish(std::shared_ptr<const topic_snapshot> topic);
   void unpublish(const std::string& name);
 
@@ -73,6 +87,7 @@ class topic_registry {
   const config::broker_config& broker_;
 
   std::mutex admin_mu_;  // serializes admin operations
+  std::vector<topic_deleted_listener> deleted_listeners_;  // guarded by admin_mu_
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<const topic_snapshot>, std::less<>> by_name_;
   std::map<protocol::uuid, std::shared_ptr<const topic_snapshot>> by_id_;

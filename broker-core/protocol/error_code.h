@@ -86,6 +86,7 @@ enum class error_code : int16_t {
   preferred_leader_not_available = 80,
   group_max_size_reached = 81,
   fenced_instance_id = 82,
+  group_subscribed_to_topic = 86,    // OffsetDelete of a topic an active consumer group subscribes to
   invalid_record = 87,
   unstable_offset_commit = 88,
   throttling_quota_exceeded = 89,

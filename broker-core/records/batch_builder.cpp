@@ -16,7 +16,35 @@ void put_nullable(bytes& out, std::optional<bytes_view> v) {
   out.insert(out.end(), v->begin(), v->end());
 }
 
+size_t nullable_size(std::optional<bytes_view> v) {
+  return v ? varlong_size(static_cast<int64_t>(v->size())) + v->size() : varlong_size(-1);
+}
+
 }  // namespace
+
+void encode_record(bytes& out, int8_t attributes, int64_t timestamp_delta, int32_t offset_delta,
+                   std::optional<bytes_view> key, std::optional<bytes_view> value,
+                   std::span<const record_header_view> headers) {
+  // Size the body first so it is written once, straight into `out`.
+  size_t body = 1 + varlong_size(timestamp_delta) + varlong_size(offset_delta) +
+                nullable_size(key) + nullable_size(value) +
+                varlong_size(static_cast<int64_t>(headers.size()));
+  for (const auto& h : headers) {
+    body += varlong_size(static_cast<int64_t>(h.key.size())) + h.key.size() + nullable_size(h.value);
+  }
+  put_varint(out, static_cast<int32_t>(body));
+  out.push_back(static_cast<uint8_t>(attributes));
+  put_varlong(out, timestamp_delta);
+  put_varint(out, offset_delta);
+  put_nullable(out, key);
+  put_nullable(out, value);
+  put_varint(out, static_cast<int32_t>(headers.size()));
+  for (const auto& h : headers) {
+    put_varint(out, static_cast<int32_t>(h.key.size()));
+    out.insert(out.end(), h.key.begin(), h.key.end());
+    put_nullable(out, h.value);
+  }
+}
 
 batch_builder& batch_builder::set_base_offset(int64_t offset) {
   base_offset_ = offset;
@@ -54,20 +82,14 @@ batch_builder& batch_builder::add(int64_t timestamp, std::optional<bytes_view> k
     max_timestamp_ = timestamp;
   }
   max_timestamp_ = std::max(max_timestamp_, timestamp);
-  bytes body;
-  body.push_back(0);  // attributes
-  put_varlong(body, timestamp - base_timestamp_);
-  put_varint(body, static_cast<int32_t>(count_));
-  put_nullable(body, key);
-  put_nullable(body, value);
-  put_varint(body, static_cast<int32_t>(headers.size()));
+  std::vector<record_header_view> views;
+  views.reserve(headers.size());
   for (const auto& h : headers) {
-    put_varint(body, static_cast<int32_t>(h.key.size()));
-    body.insert(body.end(), h.key.begin(), h.key.end());
-    put_nullable(body, h.value ? std::optional<bytes_view>(*h.value) : std::nullopt);
+    views.push_back({as_bytes_view(h.key),
+                     h.value ? std::optional<bytes_view>(*h.value) : std::nullopt});
   }
-  put_varint(records_, static_cast<int32_t>(body.size()));
-  records_.insert(records_.end(), body.begin(), body.end());
+  encode_record(records_, 0, timestamp - base_timestamp_, static_cast<int32_t>(count_), key, value,
+                views);
   ++count_;
   return *this;
 }

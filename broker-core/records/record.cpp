@@ -45,6 +45,7 @@ result<void> for_each_record_in_section(const batch_header& h, bytes_view sectio
     prev_delta = *offset_delta;
     v.attributes = *attributes;
     v.offset_delta = *offset_delta;
+    v.timestamp_delta = *ts_delta;
     v.offset = h.base_offset + *offset_delta;
     v.timestamp = log_append ? h.max_timestamp
                              : static_cast<int64_t>(static_cast<uint64_t>(h.base_timestamp) +

@@ -55,6 +55,7 @@ struct record_header_view {
 struct record_view {
   int64_t offset = 0;
   int64_t timestamp = no_timestamp;
+  int64_t timestamp_delta = 0;  // as stored (relative to the batch's baseTimestamp)
   int32_t offset_delta = 0;
   int8_t attributes = 0;
   std::optional<bytes_view> key;
@@ -77,6 +78,12 @@ result<void> for_each_record(bytes_view batch, const record_visitor& visit,
 // or the decompressed blob) of a batch with header `h`.
 result<void> for_each_record_in_section(const batch_header& h, bytes_view section,
                                         const record_visitor& visit);
+
+// Appends one encoded record, length prefix included, to `out` (the inverse
+// of the walk above; batch_builder and the log cleaner's batch rewrite use it).
+void encode_record(bytes& out, int8_t attributes, int64_t timestamp_delta, int32_t offset_delta,
+                   std::optional<bytes_view> key, std::optional<bytes_view> value,
+                   std::span<const record_header_view> headers);
 
 // Decodes every record of one batch into owned values.
 result<std::vector<record>> decode_records(

@@ -29,6 +29,10 @@ class storage_category final : public std::error_category {
         return "partition log already exists";
       case errc::invalid_argument:
         return "invalid argument";
+      case errc::out_of_order_sequence:
+        return "out of order sequence number for the producer";
+      case errc::invalid_producer_epoch:
+        return "producer epoch is older than the current one (fenced)";
     }
     return "unknown storage error " + std::to_string(ev);
   }

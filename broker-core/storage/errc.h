@@ -4,7 +4,9 @@
 // OFFSET_OUT_OF_RANGE (1); io_error, log_failed, corrupt ->
 // KAFKA_STORAGE_ERROR (56); invalid_batch -> CORRUPT_MESSAGE (2);
 // closed / not_found -> UNKNOWN_TOPIC_OR_PARTITION (3) or a retriable
-// NOT_LEADER_OR_FOLLOWER (6) while a partition is being removed.
+// NOT_LEADER_OR_FOLLOWER (6) while a partition is being removed;
+// out_of_order_sequence -> OUT_OF_ORDER_SEQUENCE_NUMBER (45);
+// invalid_producer_epoch -> INVALID_PRODUCER_EPOCH (47).
 
 #include <system_error>
 
@@ -21,6 +23,8 @@ enum class errc {
   not_found,                // no such partition (log_manager)
   already_exists,           // partition already open (log_manager)
   invalid_argument,         // bad topic name, partition number, or parameter
+  out_of_order_sequence,    // idempotent batch whose sequence does not follow the last one
+  invalid_producer_epoch,   // idempotent batch from an older producer epoch (fenced)
 };
 
 const std::error_category& error_category() noexcept;

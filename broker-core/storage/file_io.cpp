@@ -100,6 +100,15 @@ result<int64_t> modified_ms(int fd) {
   return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
 }
 
+result<void> set_modified_ms(int fd, int64_t ms) {
+  struct timespec times[2] {};
+  times[0].tv_nsec = UTIME_OMIT;
+  times[1].tv_sec = static_cast<time_t>(ms / 1000);
+  times[1].tv_nsec = static_cast<long>((ms % 1000) * 1'000'000);
+  if (::futimens(fd, times) != 0) return last_error();
+  return outcome::success();
+}
+
 result<void> write_file_atomic(const std::filesystem::path& path, records::bytes_view data) {
   std::filesystem::path tmp = path;
   tmp += ".tmp";

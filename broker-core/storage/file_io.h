@@ -56,6 +56,8 @@ result<void> sync_data(int fd);  // fdatasync
 result<void> sync_dir(const std::filesystem::path& dir);
 // Last modification time of the open file, in ms since the epoch.
 result<int64_t> modified_ms(int fd);
+// Sets the file's modification time (futimens; access time left alone).
+result<void> set_modified_ms(int fd, int64_t ms);
 
 // Replaces `path` atomically and durably with `data`: writes `path`.tmp,
 // fdatasyncs it, renames it over `path`, fsyncs the directory.

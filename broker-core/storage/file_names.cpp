@@ -40,6 +40,61 @@ std::filesystem::path segment_time_index_path(const std::filesystem::path& dir,
   return dir / (segment_stem(base_offset) + std::string(time_index_suffix));
 }
 
+namespace {
+
+// Parses exactly 20 decimal digits into a non-negative int64.
+std::optional<int64_t> parse_offset_digits(std::string_view digits) {
+  if (digits.size() != 20) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    if (v > (static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(c - '0')) / 10) {
+      return std::nullopt;
+    }
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return static_cast<int64_t>(v);
+}
+
+}  // namespace
+
+std::filesystem::path cleaned_path(const std::filesystem::path& file) {
+  auto p = file;
+  p += cleaned_suffix;
+  return p;
+}
+
+std::filesystem::path segment_swap_path(const std::filesystem::path& dir, int64_t base_offset,
+                                        int64_t end_offset) {
+  return dir / fmt::format("{}{}.{}{}", segment_stem(base_offset), log_suffix,
+                           segment_stem(end_offset), swap_suffix);
+}
+
+std::optional<std::pair<int64_t, int64_t>> parse_segment_swap_file_name(std::string_view name) {
+  // <20 digits>.log.<20 digits>.swap
+  const size_t expected = 20 + log_suffix.size() + 1 + 20 + swap_suffix.size();
+  if (name.size() != expected) return std::nullopt;
+  if (name.substr(20, log_suffix.size()) != log_suffix || name[20 + log_suffix.size()] != '.' ||
+      name.substr(name.size() - swap_suffix.size()) != swap_suffix) {
+    return std::nullopt;
+  }
+  auto base = parse_offset_digits(name.substr(0, 20));
+  auto end = parse_offset_digits(name.substr(20 + log_suffix.size() + 1, 20));
+  if (!base || !end || *end < *base) return std::nullopt;
+  return std::pair{*base, *end};
+}
+
+std::filesystem::path producer_snapshot_path(const std::filesystem::path& dir, int64_t offset) {
+  return dir / (segment_stem(offset) + std::string(snapshot_suffix));
+}
+
+std::optional<int64_t> parse_producer_snapshot_file_name(std::string_view name) {
+  if (name.size() != 20 + snapshot_suffix.size() || name.substr(20) != snapshot_suffix) {
+    return std::nullopt;
+  }
+  return parse_offset_digits(name.substr(0, 20));
+}
+
 std::optional<std::pair<int64_t, segment_file_kind>> parse_segment_file_name(
     std::string_view name) {
   constexpr size_t digits = 20;
@@ -55,16 +110,9 @@ std::optional<std::pair<int64_t, segment_file_kind>> parse_segment_file_name(
   } else {
     return std::nullopt;
   }
-  uint64_t v = 0;
-  for (size_t i = 0; i < digits; ++i) {
-    const char c = name[i];
-    if (c < '0' || c > '9') return std::nullopt;
-    if (v > (static_cast<uint64_t>(INT64_MAX) - static_cast<uint64_t>(c - '0')) / 10) {
-      return std::nullopt;
-    }
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return std::pair{static_cast<int64_t>(v), kind};
+  auto base = parse_offset_digits(name.substr(0, digits));
+  if (!base) return std::nullopt;
+  return std::pair{*base, kind};
 }
 
 bool valid_topic_name(std::string_view topic) {

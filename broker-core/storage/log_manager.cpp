@@ -24,6 +24,9 @@ result<std::unique_ptr<log_manager>> log_manager::start(log_manager_config confi
   std::unique_ptr<log_manager> m(new log_manager(std::move(config)));
   if (m->config_.background_thread) {
     m->background_ = std::thread([raw = m.get()] { raw->background_loop(); });
+    for (size_t i = 0; i < m->config_.cleaner_threads; ++i) {
+      m->cleaners_.emplace_back([raw = m.get()] { raw->cleaner_loop(); });
+    }
   }
   return m;
 }
@@ -173,15 +176,74 @@ void log_manager::tick_all(int64_t now_ms) {
   }
 }
 
+size_t log_manager::expire_producers(int64_t now_ms) {
+  size_t removed = 0;
+  for (const auto& log : all()) {
+    removed += log->remove_expired_producers(now_ms, config_.producer_id_expiration_ms);
+  }
+  return removed;
+}
+
+size_t log_manager::clean_all(int64_t now_ms) {
+  struct candidate {
+    std::shared_ptr<partition_log> log;
+    cleanable_estimate estimate;
+  };
+  std::vector<candidate> due;
+  for (auto& log : all()) {
+    auto est = log->cleanable(now_ms);
+    if (est && est->due) due.push_back({std::move(log), *est});
+  }
+  // Overdue logs (max compaction lag) first, then the dirtiest (Kafka picks
+  // the log with the highest dirty ratio).
+  std::sort(due.begin(), due.end(), [](const candidate& a, const candidate& b) {
+    if (a.estimate.max_lag_exceeded != b.estimate.max_lag_exceeded) return a.estimate.max_lag_exceeded;
+    return a.estimate.dirty_ratio() > b.estimate.dirty_ratio();
+  });
+  const size_t map_bytes =
+      std::max<size_t>(config_.cleaner_dedupe_buffer_bytes / std::max<size_t>(config_.cleaner_threads, 1),
+                       size_t{1} << 20);
+  size_t cleaned = 0;
+  for (const auto& c : due) {
+    {
+      std::lock_guard lock(cleaning_mutex_);
+      if (!cleaning_.insert(c.log.get()).second) continue;  // another cleaner thread has it
+    }
+    auto r = c.log->clean(now_ms, map_bytes);
+    {
+      std::lock_guard lock(cleaning_mutex_);
+      cleaning_.erase(c.log.get());
+    }
+    if (r && r.value().cleaned) ++cleaned;
+  }
+  return cleaned;
+}
+
+void log_manager::cleaner_loop() {
+  const auto every = std::chrono::milliseconds(std::max<int64_t>(config_.cleaner_backoff_ms, 1));
+  std::unique_lock lock(bg_mutex_);
+  while (!stopping_) {
+    bg_cv_.wait_for(lock, every, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    clean_all(wall_clock_ms());
+    lock.lock();
+  }
+}
+
 void log_manager::background_loop() {
   const auto flush_every = std::chrono::milliseconds(std::max<int64_t>(config_.flush_check_interval_ms, 1));
   const auto retention_every =
       std::chrono::milliseconds(std::max<int64_t>(config_.retention_check_interval_ms, 1));
+  const auto expiry_every =
+      std::chrono::milliseconds(std::max<int64_t>(config_.producer_id_expiration_check_interval_ms, 1));
   auto next_flush = std::chrono::steady_clock::now() + flush_every;
   auto next_retention = std::chrono::steady_clock::now() + retention_every;
+  auto next_expiry = std::chrono::steady_clock::now() + expiry_every;
   std::unique_lock lock(bg_mutex_);
   while (!stopping_) {
-    bg_cv_.wait_until(lock, std::min(next_flush, next_retention), [this] { return stopping_; });
+    bg_cv_.wait_until(lock, std::min({next_flush, next_retention, next_expiry}),
+                      [this] { return stopping_; });
     if (stopping_) break;
     const auto now = std::chrono::steady_clock::now();
     lock.unlock();
@@ -194,6 +256,10 @@ void log_manager::background_loop() {
         storage_log().debug("retention deleted {} segment(s)", n);
       }
       next_retention = now + retention_every;
+    }
+    if (now >= next_expiry) {
+      expire_producers(wall_clock_ms());
+      next_expiry = now + expiry_every;
     }
     lock.lock();
   }
@@ -211,7 +277,11 @@ void log_manager::stop() {
     if (stopped_) return;
     stopped_ = true;
   }
+  // Closing first makes a cleaning pass in progress stop at its next batch.
   for (const auto& log : all()) log->close();
+  for (auto& t : cleaners_) {
+    if (t.joinable()) t.join();
+  }
   flusher_.stop();
   storage_log().info("log manager stopped ({} partition logs closed)", all().size());
 }

@@ -3,7 +3,11 @@
 // flusher that syncs them, and runs the periodic work: retention (every
 // retention_check_interval_ms, like Kafka's log.retention.check.interval.ms),
 // relaxed-flush ticks and idle segment.ms rolls (every
-// flush_check_interval_ms, like log.flush.scheduler.interval.ms).
+// flush_check_interval_ms, like log.flush.scheduler.interval.ms), producer id
+// expiry (every producer_id_expiration_check_interval_ms, like
+// producer.id.expiration.check.interval.ms), and the log cleaner: its own
+// thread(s) that, every cleaner_backoff_ms (log.cleaner.backoff.ms), clean
+// the compacted logs that are due (log_cleaner.h), dirtiest first.
 //
 // The data directory holds one `<topic>-<partition>` directory per
 // partition (file_names.h). Which partitions exist is decided by the
@@ -14,7 +18,8 @@
 // Thread safety: all members are thread-safe. get() is cheap (a map lookup
 // under a mutex) for the request path; create/open/remove are serialized
 // with each other (recovery can take a while and must not run twice for one
-// directory), without blocking get().
+// directory), without blocking get(). Cleaner threads never clean the same
+// log at once.
 
 #include "broker-core/base/result.h"
 #include "broker-core/storage/flusher.h"
@@ -42,7 +47,18 @@ struct log_manager_config {
   size_t flusher_threads = 4;
   int64_t retention_check_interval_ms = 300'000;
   int64_t flush_check_interval_ms = 1'000;
-  // Tests may drive apply_retention()/tick_all() by hand instead.
+  // producer.id.expiration.ms: producer state idle this long is dropped.
+  int64_t producer_id_expiration_ms = 86'400'000;
+  int64_t producer_id_expiration_check_interval_ms = 600'000;
+  // Log cleaner threads (0: no compaction) and the pause between passes
+  // (log.cleaner.threads, log.cleaner.backoff.ms).
+  size_t cleaner_threads = 1;
+  int64_t cleaner_backoff_ms = 15'000;
+  // Memory for one cleaning pass's key map, shared by the cleaner threads
+  // (log.cleaner.dedupe.buffer.size).
+  size_t cleaner_dedupe_buffer_bytes = default_cleaner_map_bytes;
+  // Tests may drive apply_retention()/tick_all()/clean_all() by hand
+  // instead: false starts neither the background nor the cleaner threads.
   bool background_thread = true;
 };
 
@@ -83,6 +99,13 @@ class log_manager {
   size_t apply_retention(int64_t now_ms);
   // Relaxed-flush ticks and segment.ms rolls over every open log.
   void tick_all(int64_t now_ms);
+  // Drops producer state idle for producer_id_expiration_ms in every log;
+  // returns how many producer ids were dropped.
+  size_t expire_producers(int64_t now_ms);
+  // One cleaner pass: cleans every compacted log that is due (dirty ratio or
+  // max compaction lag, log_cleaner.h), dirtiest first, skipping logs another
+  // cleaner thread is cleaning. Returns the number of logs cleaned.
+  size_t clean_all(int64_t now_ms);
 
   // Stops the background thread, closes every log (flush + seal), stops the
   // flusher. Idempotent.
@@ -94,6 +117,7 @@ class log_manager {
  private:
   explicit log_manager(log_manager_config config);
   void background_loop();
+  void cleaner_loop();
   result<std::shared_ptr<partition_log>> open_locked(const std::string& topic, int32_t partition,
                                                      const log_config& config);
   result<void> remove_dir(const std::filesystem::path& dir);
@@ -109,7 +133,11 @@ class log_manager {
   std::condition_variable bg_cv_;
   bool stopping_ = false;  // guarded by bg_mutex_
   std::thread background_;
+  std::vector<std::thread> cleaners_;
   bool stopped_ = false;  // guarded by admin_mutex_
+
+  std::mutex cleaning_mutex_;
+  std::set<const partition_log*> cleaning_;  // being cleaned; guarded by cleaning_mutex_
 };
 
 }  // namespace geomirror::storage

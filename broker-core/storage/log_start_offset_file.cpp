@@ -11,10 +11,7 @@ namespace {
 
 constexpr size_t file_size_bytes = 14;
 
-}  // namespace
-
-std::optional<int64_t> read_log_start_offset(const std::filesystem::path& partition_dir) {
-  const auto path = partition_dir / log_start_offset_file;
+std::optional<int64_t> read_offset_file(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return std::nullopt;
   auto data = read_file(path, 64);
@@ -33,12 +30,30 @@ std::optional<int64_t> read_log_start_offset(const std::filesystem::path& partit
   return offset;
 }
 
-result<void> write_log_start_offset(const std::filesystem::path& partition_dir, int64_t offset) {
+result<void> write_offset_file(const std::filesystem::path& path, int64_t offset) {
   records::bytes b(file_size_bytes);
   records::store_be16(b.data(), 0);
   records::store_be64(b.data() + 2, static_cast<uint64_t>(offset));
   records::store_be32(b.data() + 10, records::crc32c({b.data(), 10}));
-  return write_file_atomic(partition_dir / log_start_offset_file, b);
+  return write_file_atomic(path, b);
+}
+
+}  // namespace
+
+std::optional<int64_t> read_log_start_offset(const std::filesystem::path& partition_dir) {
+  return read_offset_file(partition_dir / log_start_offset_file);
+}
+
+result<void> write_log_start_offset(const std::filesystem::path& partition_dir, int64_t offset) {
+  return write_offset_file(partition_dir / log_start_offset_file, offset);
+}
+
+std::optional<int64_t> read_cleaner_checkpoint(const std::filesystem::path& partition_dir) {
+  return read_offset_file(partition_dir / cleaner_checkpoint_file);
+}
+
+result<void> write_cleaner_checkpoint(const std::filesystem::path& partition_dir, int64_t offset) {
+  return write_offset_file(partition_dir / cleaner_checkpoint_file, offset);
 }
 
 }  // namespace geomirror::storage

@@ -1,6 +1,8 @@
 // partition_log: appends, the durability state machine, configuration,
 // waiters and shutdown. Reads are in partition_log_read.cpp, recovery in
-// partition_log_recovery.cpp, retention in partition_log_retention.cpp.
+// partition_log_recovery.cpp, retention in partition_log_retention.cpp,
+// producer snapshots in partition_log_producers.cpp, compaction in
+// partition_log_cleaner.cpp.
 //
 // Durability state (all under mutex_):
 //   log_end_offset_   next offset to assign; data below it is written
@@ -46,7 +48,7 @@ bool partition_log::should_roll_locked(const records::batch_header& h, uint64_t 
   if (static_cast<int64_t>(after) > config_.segment_bytes) return true;
   if (after > static_cast<uint64_t>(INT32_MAX)) return true;  // positions are int32 in .index
   if (log_end_offset_ + h.last_offset_delta - seg.base_offset() > INT32_MAX) return true;
-  return seg.rolling_base_ms() >= 0 && now_ms - seg.rolling_base_ms() >= config_.segment_ms;
+  return seg.rolling_base_ms() >= 0 && now_ms - seg.rolling_base_ms() >= config_.roll_ms();
 }
 
 result<void> partition_log::roll_locked(int64_t now_ms, pending_callbacks& out) {
@@ -67,10 +69,15 @@ result<void> partition_log::roll_locked(int64_t now_ms, pending_callbacks& out) 
     fail_locked(created.error(), "segment creation at roll", out);
     return errc::io_error;
   }
-  std::lock_guard lock(mutex_);
-  segments_.push_back(std::move(created.value()));
-  // The sealed segment is synced, and every older one was sealed before it.
-  advance_durable_locked(old, old->next_offset(), old->size(), out);
+  {
+    std::lock_guard lock(mutex_);
+    segments_.push_back(std::move(created.value()));
+    // The sealed segment is synced, and every older one was sealed before it.
+    advance_durable_locked(old, old->next_offset(), old->size(), out);
+  }
+  // Everything below the new base is durable: snapshot the producer state
+  // there (Kafka does the same on roll), so open() replays at most the tail.
+  write_producer_snapshot_locked();
   storage_log().debug("{}: rolled segment at offset {} (previous {} bytes, now_ms {})", name(),
                       log_end_offset_, old->size(), now_ms);
   return outcome::success();
@@ -87,12 +94,27 @@ result<append_info> partition_log::append(std::span<uint8_t> batch, int64_t now_
     h.attributes |= records::batch_attributes::timestamp_type;
     h.max_timestamp = now_ms;
   }
+  const bool idempotent = producer_state_table::tracks(h);
   pending_callbacks out;
   bool schedule = false;
   auto res = [&]() -> result<append_info> {
     std::lock_guard alock(append_mutex_);
     if (closed_) return errc::closed;
     if (failed_) return errc::log_failed;
+    if (idempotent) {
+      auto verdict = producers_.check(h);
+      if (!verdict) return verdict.error();
+      if (const auto& original = verdict.value()) {
+        storage_log().debug("{}: duplicate batch of producer {} epoch {} sequences {}..{}, "
+                            "answered with offsets {}..{}",
+                            name(), h.producer_id, h.producer_epoch, original->first_sequence,
+                            original->last_sequence, original->first_offset, original->last_offset);
+        std::lock_guard lock(mutex_);
+        return append_info{original->first_offset, original->last_offset,
+                           log_append_time ? original->max_timestamp : -1, log_start_offset_,
+                           true};
+      }
+    }
     if (should_roll_locked(h, batch.size(), now_ms)) {
       if (auto r = roll_locked(now_ms, out); !r) return r.error();
     }
@@ -120,6 +142,7 @@ result<append_info> partition_log::append(std::span<uint8_t> batch, int64_t now_
       schedule = sync_wanted_locked() && try_schedule_locked();
       info = append_info{base, h.last_offset(), log_append_time ? now_ms : -1, log_start_offset_};
     }
+    if (idempotent) producers_.on_append(h, now_ms);
     if (auto r = seg->flush_indexes(false); !r) {
       // The batch itself is written; its waiters will see the failure.
       std::lock_guard lock(mutex_);
@@ -376,12 +399,15 @@ void partition_log::close() {
       seg->finish_time_index();
     }
     auto r = seg->seal();
-    std::lock_guard lock(mutex_);
-    if (!r) {
-      fail_locked(r.error(), "seal at close", out);
-    } else {
-      advance_durable_locked(seg, log_end_offset_, seg->size(), out);
+    {
+      std::lock_guard lock(mutex_);
+      if (!r) {
+        fail_locked(r.error(), "seal at close", out);
+      } else {
+        advance_durable_locked(seg, log_end_offset_, seg->size(), out);
+      }
     }
+    if (r) write_producer_snapshot_locked();
   }
   std::lock_guard lock(mutex_);
   closed_ = true;
@@ -396,6 +422,9 @@ void partition_log::close() {
 
 result<void> partition_log::remove() {
   close();
+  // A running clean() notices the close and stops; it must not write into
+  // the directory while it is being deleted.
+  std::lock_guard clean_lock(clean_mutex_);
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
   if (ec) {

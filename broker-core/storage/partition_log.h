@@ -25,6 +25,20 @@
 // held, on whichever thread completed the work (an appender, a flusher
 // thread, close()); they must be cheap -- post to your own executor.
 //
+// Idempotent producers (producer_state.h): batches with a producer id and a
+// base sequence are checked against, and recorded in, the partition's
+// producer state under the append lock, atomically with the write; a retried
+// batch is answered with its original offsets and not written again. The
+// state is snapshotted to `<offset>.snapshot` when a segment rolls and at
+// close; open() loads the newest valid snapshot and replays the batch headers
+// after it, so the state survives kill -9.
+//
+// Compaction (cleanup.policy=compact, log_cleaner.h): clean() rewrites
+// closed segments keeping the newest record per key, offsets unchanged, and
+// swaps the result in with a crash-safe rename protocol; it reads a snapshot
+// of the segment list without holding the partition locks and takes the
+// append lock only for the swap itself, so produce and fetch go on.
+//
 // Lifetime: always held by shared_ptr (the flusher keeps one while a sync is
 // queued). close() flushes and stops the log; remove() also deletes its
 // directory. Both wake every waiter.
@@ -33,7 +47,9 @@
 #include "broker-core/records/bytes.h"
 #include "broker-core/records/record_batch.h"
 #include "broker-core/storage/flusher.h"
+#include "broker-core/storage/log_cleaner.h"
 #include "broker-core/storage/log_config.h"
+#include "broker-core/storage/producer_state.h"
 
 #include <atomic>
 #include <cstdint>
@@ -43,6 +59,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <system_error>
@@ -57,6 +74,9 @@ struct append_info {
   int64_t last_offset = -1;
   int64_t log_append_time_ms = -1;  // -1 unless the topic uses LogAppendTime
   int64_t log_start_offset = 0;
+  // A retry of a batch still in its producer's last five: nothing was
+  // written; the offsets (and append time) are the original batch's.
+  bool duplicate = false;
 };
 
 struct read_result {
@@ -95,10 +115,14 @@ class partition_log final : public flushable,
   const std::filesystem::path& dir() const { return dir_; }
 
   // Appends one whole batch already validated by the caller
-  // (records::validate_produced_batch). Rewrites baseOffset and
-  // partitionLeaderEpoch (0) in place -- and for LogAppendTime topics the
-  // timestamp type, maxTimestamp and CRC -- then writes the bytes as they are.
-  // Rolls first when segment_bytes/segment_ms say so.
+  // (records::validate_produced_batch; transactional batches are refused
+  // above this layer). Rewrites baseOffset and partitionLeaderEpoch (0) in
+  // place -- and for LogAppendTime topics the timestamp type, maxTimestamp
+  // and CRC -- then writes the bytes as they are. Rolls first when
+  // segment_bytes/segment_ms say so. A batch with producerId >= 0 and
+  // baseSequence >= 0 is checked against the producer state first: a
+  // duplicate returns the original offsets with `duplicate` set; errors
+  // errc::invalid_producer_epoch, errc::out_of_order_sequence.
   result<append_info> append(std::span<uint8_t> batch, int64_t now_ms);
 
   // Calls `cb` once the record at `offset` is durable: in strict mode after
@@ -141,7 +165,8 @@ class partition_log final : public flushable,
   // Deletes whole segments breached by the log start offset, retention_ms
   // (newest record older than now - retention_ms; an expired non-empty active
   // segment is rolled first) and retention_bytes, oldest first and only below
-  // the high watermark. Returns the number of segments deleted.
+  // the high watermark. Time and size retention only apply when the config
+  // has delete_enabled. Returns the number of segments deleted.
   size_t apply_retention(int64_t now_ms);
   // Rolls the active segment if segment_ms elapsed (idle partitions).
   bool maybe_roll(int64_t now_ms);
@@ -161,9 +186,35 @@ class partition_log final : public flushable,
   uint64_t add_high_watermark_waiter(std::function<void()> cb);
   bool remove_high_watermark_waiter(uint64_t id);
 
-  // Flushes, seals the active segment and stops. Idempotent.
+  // --- idempotent producers ----------------------------------------------
+  // The state remembered for `producer_id` (a copy), or nullopt.
+  std::optional<producer_entry> producer_state(int64_t producer_id) const;
+  size_t producer_count() const;
+  // Drops producers whose last append is older than now_ms - expiration_ms
+  // (producer.id.expiration.ms). Returns how many.
+  size_t remove_expired_producers(int64_t now_ms, int64_t expiration_ms);
+
+  // --- compaction (log_cleaner.h) ------------------------------------------
+  // Where the cleaner stands: nullopt unless the config has `compact` and the
+  // log is open and cleanable. `due` says whether the cleaner should pick it.
+  std::optional<cleanable_estimate> cleanable(int64_t now_ms) const;
+  // One cleaning pass over the closed segments, whatever the dirty ratio:
+  // builds the key -> latest offset map over the dirty section (at most
+  // `map_memory_bytes` of keys, then the pass stops at a batch boundary),
+  // rewrites the segments from the log start up to the end of that section,
+  // swaps them in and persists the cleaner checkpoint. Returns what it did
+  // (`cleaned` false when there was nothing to clean or the pass was aborted
+  // because retention changed the segments meanwhile). Errors: closed,
+  // log_failed, io_error, corrupt (the log is then left alone until reopened).
+  result<clean_stats> clean(int64_t now_ms,
+                            size_t map_memory_bytes = default_cleaner_map_bytes);
+  // The first offset not yet compacted (persisted in cleaner-offset-checkpoint).
+  int64_t cleaner_checkpoint() const { return cleaner_checkpoint_.load(); }
+
+  // Flushes, seals the active segment, snapshots the producer state and
+  // stops. Idempotent.
   void close();
-  // close() and delete the partition directory.
+  // close(), waits for a running clean(), and deletes the partition directory.
   result<void> remove();
 
   bool failed() const { return failed_.load(); }
@@ -175,6 +226,7 @@ class partition_log final : public flushable,
   void run_flush() override;
 
  private:
+  void mark_expired_tombstones(cleanable_estimate& estimate, int64_t now_ms) const;
   struct pending_callbacks;
 
   partition_log(std::filesystem::path dir, std::string topic, int32_t partition,
@@ -197,13 +249,28 @@ class partition_log final : public flushable,
   uint64_t read_limit_locked(const segment& seg) const;
   std::string name() const;
 
+  // Producer snapshots (partition_log_producers.cpp); *_locked under append_mutex_.
+  void write_producer_snapshot_locked();
+  void prune_producer_snapshots_locked();
+  result<void> load_producer_state(const std::set<int64_t>& snapshots);
+  // Cleaner (partition_log_cleaner.cpp): replaces `group` (still in segments_)
+  // by `cleaned`; false (cleaned files removed) if the segments changed.
+  result<bool> swap_cleaned(const std::vector<std::shared_ptr<segment>>& group,
+                            const std::shared_ptr<segment>& cleaned);
+  // Recovery (partition_log_recovery.cpp): removes cleaner output that never
+  // reached the swap and completes swaps that did; true if files changed.
+  result<bool> recover_cleaner_leftovers();
+
   const std::filesystem::path dir_;
   const std::string topic_;
   const int32_t partition_;
   flusher& flusher_;
 
-  // Serializes writers: append, roll, retention, flush, close, config.
-  // Lock order: append_mutex_ -> mutex_ -> flusher's queue lock.
+  // One clean() at a time; remove() waits for it.
+  // Lock order: clean_mutex_ -> append_mutex_ -> mutex_ -> flusher's queue lock.
+  std::mutex clean_mutex_;
+  // Serializes writers: append, roll, retention, flush, close, config, the
+  // cleaner's swap; guards the producer state.
   mutable std::mutex append_mutex_;
   // Guards the state below; held only for short, non-blocking sections.
   mutable std::mutex mutex_;
@@ -227,6 +294,17 @@ class partition_log final : public flushable,
   std::atomic<bool> failed_{false};
   std::atomic<bool> closed_{false};
   std::atomic<uint64_t> sync_count_{0};
+
+  // Guarded by append_mutex_.
+  producer_state_table producers_;
+  std::set<int64_t> snapshot_offsets_;  // `<offset>.snapshot` files on disk
+
+  std::atomic<int64_t> cleaner_checkpoint_{0};
+  // Set when the cleaner met data it cannot read: no more cleaning (logged once).
+  std::atomic<bool> uncleanable_{false};
+  // The latest delete horizon of the tombstones the last cleaning pass kept
+  // (-1: none): once it passes, the log is due for a pass that drops them.
+  std::atomic<int64_t> latest_delete_horizon_ms_{-1};
 };
 
 }  // namespace geomirror::storage

@@ -68,8 +68,9 @@ result<read_result> partition_log::read(int64_t fetch_offset, int32_t max_bytes,
     if (it != segments_.begin()) --it;
     uint64_t later_bytes = 0;  // bytes available in segments after the first
     for (; it != segments_.end(); ++it) {
+      if ((*it)->base_offset() > hw_segment_base_) break;  // beyond the high watermark
       const uint64_t limit = read_limit_locked(**it);
-      if (limit == 0) break;
+      if (limit == 0) continue;  // empty (compaction can leave empty segments)
       const bool first = pieces.empty();
       pieces.push_back({*it, first ? (*it)->position_for_offset(fetch_offset) : 0, limit});
       if (!first) {
@@ -147,8 +148,9 @@ result<std::optional<timestamp_and_offset>> partition_log::offset_for_timestamp(
     hw = high_watermark_;
     start = log_start_offset_;
     for (const auto& s : segments_) {
+      if (s->base_offset() > hw_segment_base_) break;
       const uint64_t limit = read_limit_locked(*s);
-      if (limit == 0) break;
+      if (limit == 0) continue;
       if (s->next_offset() <= start || s->max_timestamp() < ts) continue;
       uint64_t from = s->position_for_timestamp(ts);
       if (start > s->base_offset()) from = std::max(from, s->position_for_offset(start));
@@ -199,8 +201,9 @@ result<std::optional<timestamp_and_offset>> partition_log::max_timestamp_record(
     if (closed_) return errc::closed;
     hw = high_watermark_;
     for (const auto& s : segments_) {
+      if (s->base_offset() > hw_segment_base_) break;
       const uint64_t limit = read_limit_locked(*s);
-      if (limit == 0) break;
+      if (limit == 0) continue;
       if (s->max_timestamp() == INT64_MIN) continue;
       // The tracked maximum may sit in a batch not yet under the high
       // watermark (strict mode, active segment): scan that segment instead.

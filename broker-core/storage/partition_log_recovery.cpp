@@ -1,5 +1,6 @@
-// partition_log: opening and recovering a partition directory, and the
-// persisted log start offset.
+// partition_log: opening and recovering a partition directory (cleaner
+// leftovers first, then segments, then the cleaner checkpoint and the
+// producer state), and the persisted log start offset.
 
 #include "broker-core/storage/errc.h"
 #include "broker-core/storage/file_names.h"
@@ -52,8 +53,15 @@ result<void> partition_log::recover() {
     }
   }
 
+  if (!fresh) {
+    auto leftovers = recover_cleaner_leftovers();
+    if (!leftovers) return leftovers.error();
+    dir_changed = leftovers.value();
+  }
+
   // Classify what is in the directory.
   std::set<int64_t> logs;
+  std::set<int64_t> snapshots;
   std::vector<std::pair<int64_t, std::filesystem::path>> index_files;
   int64_t aside_base = -1;  // highest base offset of segments set aside
   for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
@@ -68,11 +76,13 @@ result<void> partition_log::recover() {
       } else {
         index_files.emplace_back(parsed->first, entry.path());
       }
+    } else if (auto snapshot = parse_producer_snapshot_file_name(file)) {
+      snapshots.insert(*snapshot);
     } else if (ends_with(file, cannot_recover_suffix)) {
       if (auto p = parse_segment_file_name(file.substr(0, file.find(log_suffix) + log_suffix.size()))) {
         aside_base = std::max(aside_base, p->first);
       }
-    } else if (file != log_start_offset_file) {
+    } else if (file != log_start_offset_file && file != cleaner_checkpoint_file) {
       storage_log().warn("{}: ignoring unknown file {}", name(), file);
     }
   }
@@ -177,30 +187,83 @@ result<void> partition_log::recover() {
     }
   }
 
-  std::lock_guard lock(mutex_);
-  segments_ = std::move(good);
-  log_end_offset_ = active->next_offset();
-  log_start_offset_ = segments_.front()->base_offset();
-  if (persisted_start && *persisted_start > log_start_offset_) {
-    if (*persisted_start > log_end_offset_) {
-      storage_log().warn("{}: persisted log start offset {} is past the log end {}; using the end",
-                         name(), *persisted_start, log_end_offset_);
+  {
+    std::lock_guard lock(mutex_);
+    segments_ = std::move(good);
+    log_end_offset_ = active->next_offset();
+    log_start_offset_ = segments_.front()->base_offset();
+    if (persisted_start && *persisted_start > log_start_offset_) {
+      if (*persisted_start > log_end_offset_) {
+        storage_log().warn("{}: persisted log start offset {} is past the log end {}; using the end",
+                           name(), *persisted_start, log_end_offset_);
+      }
+      log_start_offset_ = std::min(*persisted_start, log_end_offset_);
     }
-    log_start_offset_ = std::min(*persisted_start, log_end_offset_);
+    durable_offset_ = log_end_offset_;
+    high_watermark_ = log_end_offset_;
+    hw_segment_base_ = active->base_offset();
+    hw_position_ = active->size();
+    uint64_t bytes = 0;
+    for (const auto& s : segments_) bytes += s->size();
+    if (fresh) {
+      storage_log().info("{}: created new log in {}", name(), dir_.string());
+    } else {
+      storage_log().info("{}: recovered {} segment(s), {} bytes, log start offset {}, log end offset {}",
+                         name(), segments_.size(), bytes, log_start_offset_, log_end_offset_);
+    }
   }
-  durable_offset_ = log_end_offset_;
-  high_watermark_ = log_end_offset_;
-  hw_segment_base_ = active->base_offset();
-  hw_position_ = active->size();
-  uint64_t bytes = 0;
-  for (const auto& s : segments_) bytes += s->size();
-  if (fresh) {
-    storage_log().info("{}: created new log in {}", name(), dir_.string());
-  } else {
-    storage_log().info("{}: recovered {} segment(s), {} bytes, log start offset {}, log end offset {}",
-                       name(), segments_.size(), bytes, log_start_offset_, log_end_offset_);
+  cleaner_checkpoint_ = read_cleaner_checkpoint(dir_).value_or(0);
+  return load_producer_state(snapshots);
+}
+
+result<bool> partition_log::recover_cleaner_leftovers() {
+  std::error_code ec;
+  bool changed = false;
+  std::vector<std::pair<int64_t, int64_t>> swaps;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+    const std::string file = entry.path().filename().string();
+    if (ends_with(file, cleaned_suffix)) {
+      std::error_code rm;
+      std::filesystem::remove(entry.path(), rm);
+      if (rm) {
+        storage_log().error("{}: cannot remove unfinished cleaner output {}: {}", name(), file,
+                            rm.message());
+        return errc::io_error;
+      }
+      storage_log().info("{}: removed unfinished cleaner output {}", name(), file);
+      changed = true;
+    } else if (auto swap = parse_segment_swap_file_name(file)) {
+      swaps.push_back(*swap);
+    }
   }
-  return outcome::success();
+  if (ec) {
+    storage_log().error("{}: cannot list {}: {}", name(), dir_.string(), ec.message());
+    return errc::io_error;
+  }
+  std::sort(swaps.begin(), swaps.end());
+  for (const auto& [base, end] : swaps) {
+    // The cleaned segment replaces every segment based in [base, end): delete
+    // what is left of them (index files of `base` included; they are rebuilt).
+    std::vector<std::filesystem::path> replaced;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_, ec)) {
+      auto parsed = parse_segment_file_name(entry.path().filename().string());
+      if (parsed && parsed->first >= base && parsed->first < end) replaced.push_back(entry.path());
+    }
+    for (const auto& p : replaced) {
+      if (!ec) std::filesystem::remove(p, ec);
+    }
+    if (!ec) std::filesystem::rename(segment_swap_path(dir_, base, end), segment_log_path(dir_, base), ec);
+    if (ec) {
+      storage_log().error("{}: cannot complete the cleaner swap of segment {}: {}", name(),
+                          segment_stem(base), ec.message());
+      return errc::io_error;
+    }
+    storage_log().warn("{}: completed an interrupted cleaner swap: segment {} replaces the "
+                       "segments in [{}, {}) ({} file(s) removed)",
+                       name(), segment_stem(base), base, end, replaced.size());
+    changed = true;
+  }
+  return changed;
 }
 
 result<void> partition_log::advance_log_start_offset(int64_t offset) {
@@ -218,6 +281,7 @@ result<void> partition_log::advance_log_start_offset(int64_t offset) {
   }
   std::lock_guard lock(mutex_);
   log_start_offset_ = std::max(log_start_offset_, offset);
+  producers_.truncate_head(log_start_offset_);
   storage_log().info("{}: log start offset advanced to {}", name(), log_start_offset_);
   return outcome::success();
 }

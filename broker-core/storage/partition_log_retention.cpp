@@ -1,5 +1,5 @@
 // partition_log: retention (time, size, log start offset) and time-based
-// rolling of idle partitions. Mirrors Kafka's UnifiedLog.deleteOldSegments:
+// rolling of idle partitions (segment.ms, or max.compaction.lag.ms). Mirrors Kafka's UnifiedLog.deleteOldSegments:
 // each rule deletes a prefix of the segment list, never data at or above the
 // high watermark, and an expired non-empty active segment is rolled first so
 // that an emptied log keeps an empty active segment at its end offset.
@@ -28,6 +28,9 @@ size_t partition_log::delete_prefix_locked(size_t count, const char* reason,
     log_start_offset_ = std::max(log_start_offset_, segments_.front()->base_offset());
     start = log_start_offset_;
   }
+  // Producers whose batches are all gone are forgotten (Kafka's truncateHead).
+  producers_.truncate_head(start);
+  prune_producer_snapshots_locked();
   uint64_t bytes = 0;
   for (const auto& seg : doomed) {
     // Readers holding the segment keep reading through their open fd.
@@ -82,6 +85,9 @@ size_t partition_log::apply_retention(int64_t now_ms) {
     const size_t k = prefix([&](const segment&, int64_t end) { return end <= start; });
     deleted += delete_prefix_locked(k, "log start offset", out, now_ms);
   }
+  // Time and size retention belong to cleanup.policy=delete; a compact-only
+  // topic keeps its (compacted) history.
+  if (!cfg.delete_enabled) return deleted;
   if (cfg.retention_ms >= 0) {
     const int64_t limit = now_ms - cfg.retention_ms;
     const size_t k = prefix([&](const segment& s, int64_t) { return s.retention_timestamp() < limit; });
@@ -106,7 +112,7 @@ bool partition_log::maybe_roll(int64_t now_ms) {
   if (closed_ || failed_) return false;
   const segment& seg = *segments_.back();
   if (seg.empty() || seg.rolling_base_ms() < 0 ||
-      now_ms - seg.rolling_base_ms() < config_.segment_ms) {
+      now_ms - seg.rolling_base_ms() < config_.roll_ms()) {
     return false;
   }
   return roll_locked(now_ms, out).has_value();

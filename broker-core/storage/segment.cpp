@@ -38,6 +38,21 @@ result<std::shared_ptr<segment>> segment::create(const std::filesystem::path& di
   return seg;
 }
 
+result<std::shared_ptr<segment>> segment::create_cleaned(const std::filesystem::path& dir,
+                                                         int64_t base_offset) {
+  const int flags = O_RDWR | O_CREAT | O_TRUNC;
+  auto log = open_file(cleaned_path(segment_log_path(dir, base_offset)), flags);
+  if (!log) return log.error();
+  auto idx = open_file(cleaned_path(segment_index_path(dir, base_offset)), flags);
+  if (!idx) return idx.error();
+  auto tidx = open_file(cleaned_path(segment_time_index_path(dir, base_offset)), flags);
+  if (!tidx) return tidx.error();
+  std::shared_ptr<segment> seg(new segment(dir, base_offset, std::move(log.value())));
+  seg->index_file_ = std::move(idx.value());
+  seg->time_index_file_ = std::move(tidx.value());
+  return seg;
+}
+
 result<std::shared_ptr<segment>> segment::open(const std::filesystem::path& dir,
                                                int64_t base_offset) {
   auto log = open_file(segment_log_path(dir, base_offset), O_RDWR);
@@ -259,6 +274,12 @@ result<void> segment::reopen_for_append() {
   if (auto r = rewrite_index_files(); !r) return r.error();
   sealed_ = false;
   bytes_since_index_entry_ = 0;
+  return outcome::success();
+}
+
+result<void> segment::set_last_modified(int64_t ms) {
+  if (auto r = set_modified_ms(fd(), ms); !r) return r.error();
+  last_modified_ms_ = ms;
   return outcome::success();
 }
 

@@ -12,7 +12,11 @@
 // Thread safety: segment has no lock of its own; partition_log guards it.
 //  - fd() and base_offset() are immutable: use them from any thread.
 //  - write(), flush_indexes(), seal(), recover(), remove_files() run under
-//    the partition's append lock (one writer).
+//    the partition's append lock (one writer). A segment made by
+//    create_cleaned() is written by the cleaner thread alone, before the swap
+//    publishes it (sealed) under both partition locks.
+//  - A sealed segment never changes again, so the cleaner and readers may
+//    use the observers of closed segments from a snapshot of the list.
 //  - on_appended() runs under the append lock AND the partition state lock;
 //    the observers (size(), next_offset(), lookups, timestamps) are read
 //    under either of the two.
@@ -43,6 +47,13 @@ class segment {
   // fsyncs the directory so the names are durable.
   static result<std::shared_ptr<segment>> create(const std::filesystem::path& dir,
                                                  int64_t base_offset);
+  // Creates the cleaner's output for the segment at `base_offset`:
+  // `<base>.log.cleaned` with `.index.cleaned` and `.timeindex.cleaned`
+  // (truncated if left over). Filled with write()/on_appended() and sealed, it
+  // becomes a regular segment when partition_log renames the files (the fds
+  // follow the renames; paths derived later are the regular ones).
+  static result<std::shared_ptr<segment>> create_cleaned(const std::filesystem::path& dir,
+                                                         int64_t base_offset);
   // Opens an existing segment's .log; call recover() next.
   static result<std::shared_ptr<segment>> open(const std::filesystem::path& dir,
                                                int64_t base_offset);
@@ -86,6 +97,8 @@ class segment {
   }
   // Wall time of the first append (segment.ms rolling); -1 when empty.
   int64_t rolling_base_ms() const { return rolling_base_ms_; }
+  // The .log's modification time at open, or the time of the last append.
+  int64_t last_modified_ms() const { return last_modified_ms_; }
   // Position of the last indexed batch starting at or before `offset`
   // (0 if none): a safe place to start walking batch headers.
   uint64_t position_for_offset(int64_t offset) const;
@@ -116,6 +129,10 @@ class segment {
   // Makes a sealed segment writable again (recovery edge case: the segment
   // after it was set aside). Rewrites and reopens the index files.
   result<void> reopen_for_append();
+  // Sets the .log's modification time (a cleaned segment takes that of the
+  // last segment it replaces, as Kafka does, so time retention of records
+  // without timestamps is not reset by cleaning).
+  result<void> set_last_modified(int64_t ms);
   // Unlinks the three files (fds stay usable until the segment dies).
   void remove_files();
   // Renames the files aside with the .cannotrecover suffix.

@@ -55,6 +55,11 @@ void broker_process::start(int timeout_seconds) {
     args.push_back("--config");
     args.push_back(path);
   }
+  size_t seen = 0;  // ready lines of an earlier run do not count
+  {
+    std::lock_guard lock(mu_);
+    seen = lines_.size();
+  }
   int pipe_fds[2];
   if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
   posix_spawn_file_actions_t actions;
@@ -101,7 +106,6 @@ void broker_process::start(int timeout_seconds) {
     return std::atoi(line.c_str() + colon + 1);
   };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
-  size_t seen = 0;
   while (std::chrono::steady_clock::now() < deadline) {
     {
       std::lock_guard lock(mu_);

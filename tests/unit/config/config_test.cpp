@@ -54,7 +54,7 @@ TEST(BrokerConfig, RejectsWithFileLineAndReason) {
   fails_with("log.retention.ms\n", "b.properties:1: expected key=value");
   fails_with("auto.create.topics.enable=yes\n", "expected true or false");
   fails_with("listeners=PLAINTEXT://:9092\n", "set on the command line");
-  fails_with("log.cleanup.policy=compact,wipe\n", "expected a comma-separated list of [delete]");
+  fails_with("log.cleanup.policy=compact,wipe\n", "expected a comma-separated list of [compact, delete]");
   fails_with("socket.request.max.bytes=99999999999\n", "socket.request.max.bytes");
 }
 
@@ -97,6 +97,35 @@ TEST(BrokerConfig, DescribeListsBrokerKeysAndTopicSynonyms) {
   EXPECT_EQ(find("delete.topic.enable").source, config_source::default_value);
   EXPECT_EQ(find("log.roll.ms").value, "3600000");
   EXPECT_EQ(find("log.flush.interval.messages").value, "1");
+}
+
+TEST(BrokerConfig, GroupCoordinatorKeys) {
+  broker_config defaults;
+  EXPECT_EQ(defaults.group_initial_rebalance_delay_ms, 3000);
+  EXPECT_EQ(defaults.group_min_session_timeout_ms, 6000);
+  EXPECT_EQ(defaults.group_max_session_timeout_ms, 1'800'000);
+  EXPECT_EQ(defaults.offsets_retention_minutes, 10080);
+  EXPECT_EQ(defaults.offset_metadata_max_bytes, 4096);
+  auto c = broker_config::parse(
+      "group.initial.rebalance.delay.ms=0\ngroup.min.session.timeout.ms=1000\ngroup.max.session.timeout.ms=60000\n"
+      "group.max.size=3\noffsets.retention.minutes=60\noffsets.retention.check.interval.ms=5000\n"
+      "offset.metadata.max.bytes=10\n",
+      "g.properties");
+  EXPECT_EQ(c.group_initial_rebalance_delay_ms, 0);
+  EXPECT_EQ(c.group_min_session_timeout_ms, 1000);
+  EXPECT_EQ(c.group_max_session_timeout_ms, 60'000);
+  EXPECT_EQ(c.group_max_size, 3);
+  EXPECT_EQ(c.offsets_retention_minutes, 60);
+  EXPECT_EQ(c.offsets_retention_check_interval_ms, 5000);
+  EXPECT_EQ(c.offset_metadata_max_bytes, 10);
+  EXPECT_THROW(broker_config::parse("group.max.size=0\n", "g"), config_error);
+  EXPECT_THROW(broker_config::parse("offsets.retention.minutes=0\n", "g"), config_error);
+  try {
+    broker_config::parse("group.min.session.timeout.ms=70000\ngroup.max.session.timeout.ms=60000\n", "g.properties");
+    ADD_FAILURE() << "min above max accepted";
+  } catch (const config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("group.min.session.timeout.ms (70000) is above"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "tests/unit/storage/storage_test_util.h"
 
 #include "broker-core/records/record_batch.h"
+#include "broker-core/storage/file_names.h"
 
 #include <condition_variable>
 #include <cstdlib>
@@ -125,6 +126,36 @@ log_config small_segments(int64_t segment_bytes, int32_t index_interval) {
   c.segment_bytes = segment_bytes;
   c.index_interval_bytes = index_interval;
   return c;
+}
+
+records::bytes keyed_batch(const std::vector<kv>& recs, int64_t timestamp,
+                           records::compression_codec codec, int64_t producer_id, int16_t epoch,
+                           int32_t base_sequence) {
+  records::batch_builder b(codec);
+  b.set_producer(producer_id, epoch, base_sequence);
+  int64_t ts = timestamp;
+  for (const auto& r : recs) {
+    b.add(std::string_view(r.key),
+          r.value ? std::optional<std::string_view>(*r.value) : std::nullopt, ts++);
+  }
+  return b.build();
+}
+
+log_config compacted(int64_t segment_bytes) {
+  log_config c = small_segments(segment_bytes, 256);
+  c.compact = true;
+  c.delete_enabled = false;
+  c.flush_messages = 1'000'000;
+  return c;
+}
+
+int64_t active_segment_base(const std::filesystem::path& partition_dir) {
+  int64_t base = -1;
+  for (const auto& e : std::filesystem::directory_iterator(partition_dir)) {
+    auto p = parse_segment_file_name(e.path().filename().string());
+    if (p && p->second == segment_file_kind::log) base = std::max(base, p->first);
+  }
+  return base;
 }
 
 }  // namespace geomirror::storage::test

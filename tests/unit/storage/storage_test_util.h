@@ -11,6 +11,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,5 +69,25 @@ class held_flusher {
 int64_t now_ms();
 
 log_config small_segments(int64_t segment_bytes, int32_t index_interval = 128);
+
+// --- compaction helpers -----------------------------------------------------
+
+struct kv {
+  std::string key;
+  std::optional<std::string> value;  // nullopt: a tombstone
+};
+
+// One batch of keyed records, timestamps ts, ts+1, ...; optionally from an
+// idempotent producer.
+records::bytes keyed_batch(const std::vector<kv>& recs, int64_t timestamp,
+                           records::compression_codec codec = records::compression_codec::none,
+                           int64_t producer_id = -1, int16_t epoch = -1, int32_t base_sequence = -1);
+
+// A compacted (cleanup.policy=compact) config with small segments, relaxed
+// durability (readable at once, no sync per append) and no compaction lag.
+log_config compacted(int64_t segment_bytes);
+
+// Base offset of the active (last) segment, from the files on disk.
+int64_t active_segment_base(const std::filesystem::path& partition_dir);
 
 }  // namespace geomirror::storage::test
