@@ -7,7 +7,9 @@
 // Without --bootstrap it starts its own broker ($GEOMIRROR_BROKER, a fresh
 // data dir under $GEOMIRROR_BENCH_DIR or /tmp).
 
+#include "bench/bench_broker.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/rdkafka_conf.h"
 
 #include <librdkafka/rdkafkacpp.h>
 
@@ -59,15 +61,6 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-std::unique_ptr<RdKafka::Conf> make_conf(const std::map<std::string, std::string>& values) {
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  std::string err;
-  for (const auto& [k, v] : values) {
-    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(k + ": " + err);
-  }
-  return conf;
-}
-
 // Records when each message was handed to librdkafka (payload carries its
 // index) and computes the delivery latency when the ack arrives.
 class latency_recorder : public RdKafka::DeliveryReportCb {
@@ -108,23 +101,14 @@ int main(int argc, char** argv) {
   }
 
   std::optional<geomirror::testing::broker_process> broker;
-  if (o.bootstrap.empty()) {
-    std::filesystem::path dir;
-    if (const char* base = std::getenv("GEOMIRROR_BENCH_DIR")) {
-      std::string pattern = (std::filesystem::path(base) / "bench-XXXXXX").string();
-      if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-      dir = pattern;
-    }
-    broker.emplace(std::map<std::string, std::string>{{"auto.create.topics.enable", "true"},
-                                                      {"num.partitions", std::to_string(o.partitions)}},
-                   dir);
-    broker->start();
-    o.bootstrap = broker->bootstrap();
-  }
+  geomirror::bench::start_own_broker(broker,
+                                     {{"auto.create.topics.enable", "true"},
+                                      {"num.partitions", std::to_string(o.partitions)}},
+                                     "bench", o.bootstrap);
   const std::string topic = "bench-" + std::to_string(o.partitions) + "p-" + std::to_string(::getpid());
 
   latency_recorder recorder(o.records);
-  auto pconf = make_conf({{"bootstrap.servers", o.bootstrap},
+  auto pconf = geomirror::testing::make_rdkafka_conf({{"bootstrap.servers", o.bootstrap},
                           {"acks", o.acks},
                           {"linger.ms", "5"},
                           {"batch.size", "1000000"},
@@ -139,7 +123,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Create the topic (auto-creation) and warm up the connection.
-  std::vector<char> payload(o.record_size, 'x');
   {
     std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(producer.get(), topic, nullptr, err));
     RdKafka::Metadata* md = nullptr;
@@ -147,26 +130,11 @@ int main(int argc, char** argv) {
     delete md;
   }
 
-  auto produce_start = clock_type::now();
-  for (int64_t i = 0; i < o.records; ++i) {
-    std::memcpy(payload.data(), &i, sizeof(i));
-    recorder.sent_at[static_cast<size_t>(i)] = clock_type::now();
-    for (;;) {
-      auto rc = producer->produce(topic, static_cast<int32_t>(i % o.partitions), RdKafka::Producer::RK_MSG_COPY,
-                                  payload.data(), payload.size(), nullptr, 0, 0, nullptr);
-      if (rc == RdKafka::ERR_NO_ERROR) break;
-      if (rc != RdKafka::ERR__QUEUE_FULL) {
-        std::fprintf(stderr, "broker_bench: produce failed: %s\n", RdKafka::err2str(rc).c_str());
-        return 1;
-      }
-      producer->poll(1);
-    }
-    producer->poll(0);
-  }
-  producer->flush(600'000);
-  double produce_s = std::chrono::duration<double>(clock_type::now() - produce_start).count();
+  double produce_s = geomirror::bench::produce_indexed(
+      *producer, topic, o.partitions, o.records, o.record_size,
+      [&](int64_t i) { recorder.sent_at[static_cast<size_t>(i)] = clock_type::now(); });
 
-  auto cconf = make_conf({{"bootstrap.servers", o.bootstrap},
+  auto cconf = geomirror::testing::make_rdkafka_conf({{"bootstrap.servers", o.bootstrap},
                           {"group.id", "bench"},
                           {"enable.auto.commit", "false"},
                           {"fetch.max.bytes", "52428800"},

@@ -19,7 +19,9 @@
 // the first member forms a generation alone and librdkafka backs off before
 // rejoining the larger one (about 2 s).
 
+#include "bench/bench_broker.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/rdkafka_conf.h"
 
 #include <librdkafka/rdkafkacpp.h>
 
@@ -81,15 +83,6 @@ options parse(int argc, char** argv) {
   return o;
 }
 
-std::unique_ptr<RdKafka::Conf> make_conf(const std::map<std::string, std::string>& values) {
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  std::string err;
-  for (const auto& [k, v] : values) {
-    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(k + ": " + err);
-  }
-  return conf;
-}
-
 class delivery_counter : public RdKafka::DeliveryReportCb {
  public:
   void dr_cb(RdKafka::Message& m) override {
@@ -107,7 +100,7 @@ class member : public RdKafka::RebalanceCb {
   member(const options& o, const std::string& topic, const std::string& group, int index,
          std::atomic<int64_t>& consumed)
       : commit_every_(o.commit_every), consumed_(consumed) {
-    auto conf = make_conf({{"bootstrap.servers", o.bootstrap},
+    auto conf = geomirror::testing::make_rdkafka_conf({{"bootstrap.servers", o.bootstrap},
                            {"group.id", group},
                            {"client.id", "group-bench-" + std::to_string(index)},
                            {"partition.assignment.strategy", o.assignor},
@@ -216,27 +209,17 @@ int main(int argc, char** argv) {
   }
 
   std::optional<geomirror::testing::broker_process> broker;
-  if (o.bootstrap.empty()) {
-    std::filesystem::path dir;
-    if (const char* base = std::getenv("GEOMIRROR_BENCH_DIR")) {
-      std::string pattern = (std::filesystem::path(base) / "group-bench-XXXXXX").string();
-      if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-      dir = pattern;
-    }
-    broker.emplace(std::map<std::string, std::string>{{"auto.create.topics.enable", "true"},
-                                                      {"num.partitions", std::to_string(o.partitions)},
-                                                      {"group.initial.rebalance.delay.ms",
-                                                       std::to_string(o.initial_delay_ms)}},
-                   dir);
-    broker->start();
-    o.bootstrap = broker->bootstrap();
-  }
+  geomirror::bench::start_own_broker(broker,
+                                     {{"auto.create.topics.enable", "true"},
+                                      {"num.partitions", std::to_string(o.partitions)},
+                                      {"group.initial.rebalance.delay.ms", std::to_string(o.initial_delay_ms)}},
+                                     "group-bench", o.bootstrap);
   const std::string topic = "group-bench-" + std::to_string(o.partitions) + "p-" + std::to_string(::getpid());
   const std::string group = "group-bench-" + std::to_string(::getpid());
 
   // Produce.
   delivery_counter deliveries;
-  auto pconf = make_conf({{"bootstrap.servers", o.bootstrap},
+  auto pconf = geomirror::testing::make_rdkafka_conf({{"bootstrap.servers", o.bootstrap},
                           {"acks", "-1"},
                           {"linger.ms", "5"},
                           {"batch.size", "1000000"},
@@ -256,18 +239,7 @@ int main(int argc, char** argv) {
     producer->metadata(false, t.get(), &md, 10000);
     delete md;
   }
-  std::vector<char> payload(o.record_size, 'x');
-  auto produce_start = clock_type::now();
-  for (int64_t i = 0; i < o.records; ++i) {
-    std::memcpy(payload.data(), &i, sizeof(i));
-    while (producer->produce(topic, static_cast<int32_t>(i % o.partitions), RdKafka::Producer::RK_MSG_COPY,
-                             payload.data(), payload.size(), nullptr, 0, 0, nullptr) == RdKafka::ERR__QUEUE_FULL) {
-      producer->poll(1);
-    }
-    producer->poll(0);
-  }
-  producer->flush(600'000);
-  double produce_s = std::chrono::duration<double>(clock_type::now() - produce_start).count();
+  double produce_s = geomirror::bench::produce_indexed(*producer, topic, o.partitions, o.records, o.record_size);
   producer.reset();
 
   // The group: subscribe, wait for the first assignment, consume everything.

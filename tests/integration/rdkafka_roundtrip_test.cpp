@@ -3,6 +3,7 @@
 // across 12 partitions with no loss, duplicates or reordering.
 
 #include "tests/support/broker_process.h"
+#include "tests/support/rdkafka_conf.h"
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafkacpp.h>
@@ -19,15 +20,6 @@ namespace {
 
 constexpr int partitions = 12;
 constexpr int64_t records = 1'000'000;
-
-std::unique_ptr<RdKafka::Conf> make_conf(const std::map<std::string, std::string>& values) {
-  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
-  std::string err;
-  for (const auto& [k, v] : values) {
-    if (conf->set(k, v, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(k + ": " + err);
-  }
-  return conf;
-}
 
 class delivery_counter : public RdKafka::DeliveryReportCb {
  public:
@@ -52,7 +44,7 @@ TEST(RdKafkaRoundTrip, MillionRecordsAcrossTwelvePartitions) {
   const std::string topic_name = "million";
 
   delivery_counter counter;
-  auto pconf = make_conf({{"bootstrap.servers", broker.bootstrap()},
+  auto pconf = geomirror::testing::make_rdkafka_conf({{"bootstrap.servers", broker.bootstrap()},
                           {"acks", "all"},
                           {"linger.ms", "5"},
                           {"queue.buffering.max.messages", "2000000"},
@@ -80,7 +72,7 @@ TEST(RdKafkaRoundTrip, MillionRecordsAcrossTwelvePartitions) {
   EXPECT_EQ(counter.failed, 0) << counter.last_error;
   EXPECT_EQ(counter.delivered, records);
 
-  auto cconf = make_conf({{"bootstrap.servers", broker.bootstrap()},
+  auto cconf = geomirror::testing::make_rdkafka_conf({{"bootstrap.servers", broker.bootstrap()},
                           {"group.id", "roundtrip-check"},
                           {"enable.auto.commit", "false"},
                           {"enable.partition.eof", "true"}});
