@@ -56,6 +56,21 @@ class KafkaPythonTest(unittest.TestCase):
         self.assertEqual(values["log.retention.ms"], str(48 * 3600 * 1000))
         self.assertEqual(values["auto.create.topics.enable"], "false")
 
+        # validate_only checks everything and creates nothing.
+        self.admin.create_topics([NewTopic("dry-run", 2, 1, topic_configs={"retention.ms": "1000"})],
+                                 validate_only=True)
+        self.assertNotIn("dry-run", self.admin.list_topics())
+        with self.assertRaises(TopicAlreadyExistsError):
+            self.admin.create_topics([NewTopic("orders", 1, 1)], validate_only=True)
+
+        # AlterConfigs replaces the topic's overrides at run time.
+        self.admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "orders",
+                                                 configs={"retention.ms": "7200000"})])
+        resources = self.admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "orders")])
+        configs = {c[0]: c for c in resources[0].resources[0][4]}
+        self.assertEqual(configs["retention.ms"][1], "7200000")
+        self.assertEqual(configs["segment.bytes"][1], "1073741824", "overrides not named are removed")
+
         self.admin.create_partitions({"orders": NewPartitions(total_count=6)})
         self.assertEqual(len(self.consumer().partitions_for_topic("orders")), 6)
         with self.assertRaises(InvalidPartitionsError):
