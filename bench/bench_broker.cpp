@@ -1,5 +1,7 @@
 #include "bench/bench_broker.h"
 
+#include "tests/support/rdkafka_conf.h"
+
 #include <chrono>
 #include <cstdlib>
 #include <algorithm>
@@ -24,6 +26,26 @@ void start_own_broker(std::optional<testing::broker_process>& broker, const std:
   broker.emplace(config, dir);
   broker->start();
   bootstrap = broker->bootstrap();
+}
+
+std::unique_ptr<RdKafka::Producer> make_producer(const std::string& bootstrap, const std::string& acks,
+                                                 RdKafka::DeliveryReportCb& delivery_reports, const std::string& topic) {
+  auto conf = testing::make_rdkafka_conf({{"bootstrap.servers", bootstrap},
+                                          {"acks", acks},
+                                          {"linger.ms", "5"},
+                                          {"batch.size", "1000000"},
+                                          {"queue.buffering.max.messages", "1000000"},
+                                          {"queue.buffering.max.kbytes", "1048576"},
+                                          {"message.timeout.ms", "300000"}});
+  std::string err;
+  if (conf->set("dr_cb", &delivery_reports, err) != RdKafka::Conf::CONF_OK) throw std::runtime_error(err);
+  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  if (!producer) throw std::runtime_error("cannot create a producer: " + err);
+  std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(producer.get(), topic, nullptr, err));
+  RdKafka::Metadata* md = nullptr;
+  producer->metadata(false, t.get(), &md, 10000);
+  delete md;
+  return producer;
 }
 
 double produce_indexed(RdKafka::Producer& producer, const std::string& topic, int partitions, int64_t records,

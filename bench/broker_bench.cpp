@@ -108,28 +108,7 @@ int main(int argc, char** argv) {
   const std::string topic = "bench-" + std::to_string(o.partitions) + "p-" + std::to_string(::getpid());
 
   latency_recorder recorder(o.records);
-  auto pconf = geomirror::testing::make_rdkafka_conf({{"bootstrap.servers", o.bootstrap},
-                          {"acks", o.acks},
-                          {"linger.ms", "5"},
-                          {"batch.size", "1000000"},
-                          {"queue.buffering.max.messages", "1000000"},
-                          {"queue.buffering.max.kbytes", "1048576"},
-                          {"message.timeout.ms", "300000"}});
-  std::string err;
-  pconf->set("dr_cb", &recorder, err);
-  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(pconf.get(), err));
-  if (!producer) {
-    std::fprintf(stderr, "broker_bench: %s\n", err.c_str());
-    return 1;
-  }
-  // Create the topic (auto-creation) and warm up the connection.
-  {
-    std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(producer.get(), topic, nullptr, err));
-    RdKafka::Metadata* md = nullptr;
-    producer->metadata(false, t.get(), &md, 10000);
-    delete md;
-  }
-
+  auto producer = geomirror::bench::make_producer(o.bootstrap, o.acks, recorder, topic);
   double produce_s = geomirror::bench::produce_indexed(
       *producer, topic, o.partitions, o.records, o.record_size,
       [&](int64_t i) { recorder.sent_at[static_cast<size_t>(i)] = clock_type::now(); });
@@ -139,6 +118,7 @@ int main(int argc, char** argv) {
                           {"enable.auto.commit", "false"},
                           {"fetch.max.bytes", "52428800"},
                           {"max.partition.fetch.bytes", "10485760"}});
+  std::string err;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(cconf.get(), err));
   std::vector<RdKafka::TopicPartition*> assignment;
   for (int p = 0; p < o.partitions; ++p) {

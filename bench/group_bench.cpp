@@ -219,26 +219,7 @@ int main(int argc, char** argv) {
 
   // Produce.
   delivery_counter deliveries;
-  auto pconf = geomirror::testing::make_rdkafka_conf({{"bootstrap.servers", o.bootstrap},
-                          {"acks", "-1"},
-                          {"linger.ms", "5"},
-                          {"batch.size", "1000000"},
-                          {"queue.buffering.max.messages", "1000000"},
-                          {"queue.buffering.max.kbytes", "1048576"},
-                          {"message.timeout.ms", "300000"}});
-  std::string err;
-  pconf->set("dr_cb", &deliveries, err);
-  std::unique_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(pconf.get(), err));
-  if (!producer) {
-    std::fprintf(stderr, "group_bench: %s\n", err.c_str());
-    return 1;
-  }
-  {
-    std::unique_ptr<RdKafka::Topic> t(RdKafka::Topic::create(producer.get(), topic, nullptr, err));
-    RdKafka::Metadata* md = nullptr;
-    producer->metadata(false, t.get(), &md, 10000);
-    delete md;
-  }
+  auto producer = geomirror::bench::make_producer(o.bootstrap, "-1", deliveries, topic);
   double produce_s = geomirror::bench::produce_indexed(*producer, topic, o.partitions, o.records, o.record_size);
   producer.reset();
 
