@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 namespace po = boost::program_options;
 
@@ -24,10 +25,21 @@ void tune_allocator() {
   mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
 
+// Every segment keeps its file open and every client holds a socket: raise
+// the soft open-files limit to the hard one, as a broker's service unit would.
+void raise_open_files_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   tune_allocator();
+  raise_open_files_limit();
   po::options_description desc(
       "geomirror-broker: a Kafka-wire-compatible broker core for one region\n\n"
       "Usage: geomirror-broker --data-dir DIR [--listen HOST:PORT] [options]\n\nOptions");
