@@ -75,7 +75,8 @@ class CliTest(unittest.TestCase):
         self.assertIn('topic "auto-made" with 3 partitions', kcat(broker, "-L", "-t", "auto-made").stdout)
         off = Broker().start()
         self.addCleanup(off.cleanup)
-        result = kcat(off, "-P", "-t", "not-made", "-m", "3", input="hello\n", check=False)
+        result = kcat(off, "-P", "-t", "not-made", "-m", "3", "-X", "message.timeout.ms=2000", input="hello\n",
+                      check=False)
         self.assertNotEqual(result.returncode, 0)
         self.assertNotIn("not-made", kcat(off, "-L").stdout)
 
