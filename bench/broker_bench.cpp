@@ -115,9 +115,7 @@ int main(int argc, char** argv) {
 
   auto cconf = geomirror::testing::make_rdkafka_conf({{"bootstrap.servers", o.bootstrap},
                           {"group.id", "bench"},
-                          {"enable.auto.commit", "false"},
-                          {"fetch.max.bytes", "52428800"},
-                          {"max.partition.fetch.bytes", "10485760"}});
+                          {"enable.auto.commit", "false"}});
   std::string err;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(cconf.get(), err));
   std::vector<RdKafka::TopicPartition*> assignment;
