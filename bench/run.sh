@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Broker benchmark with the machine's own baselines, measured in the same run:
 #   - loopback TCP throughput (iperf3, 3 s)
-#   - disk write rate with fdatasync (dd, 256 MiB in 64 KiB blocks, conv=fdatasync)
+#   - disk write rate with fdatasync (dd, 256 MiB in 64 KiB blocks, conv=fdatasync),
+#     and with every 1 MiB write synced (oflag=dsync), the pattern of durable acks
 #   - geomirror broker: librdkafka produce (acks=-1, 1 KiB records) then consume,
 #     on 1 and on 12 partitions
 #   - consumer group round trip: 3 subscribed consumers that commit, records/s
@@ -34,6 +35,10 @@ secs=$(dd if=/dev/zero of="$ddfile" bs=64k count=4096 conv=fdatasync 2>&1 | tail
 rm -f "$ddfile"
 disk_mb=$(/usr/bin/python3 -c "print('%.0f' % (268435456/1e6/$secs))")
 echo "disk write, 64 KiB + fdatasync (dd): ${disk_mb} MB/s"
+secs=$(dd if=/dev/zero of="$ddfile" bs=1M count=256 oflag=dsync 2>&1 | tail -1 | sed -E 's/.*copied, ([0-9.]+) s.*/\1/')
+rm -f "$ddfile"
+dsync_mb=$(/usr/bin/python3 -c "print('%.0f' % (268435456/1e6/$secs))")
+echo "disk write, 1 MiB each synced (dd oflag=dsync): ${dsync_mb} MB/s"
 
 echo "== geomirror broker (acks=-1, 1 KiB records, $records records per run)"
 for p in 1 12; do
