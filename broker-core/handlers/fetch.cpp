@@ -88,6 +88,9 @@ class fetch_operation : public std::enable_shared_from_this<fetch_operation> {
       out.last_stable_offset = -1;
       out.log_start_offset = -1;
       if (request_.isolation_level == 1) out.aborted_transactions.emplace();
+      // Kafka answers an erroring partition with an empty record set, never a
+      // null one: librdkafka rejects the whole response on a null records field.
+      out.records.emplace();
       if (planned.error != error_code::none) {
         out.error_code = wire(planned.error);
         has_error = true;
@@ -99,15 +102,12 @@ class fetch_operation : public std::enable_shared_from_this<fetch_operation> {
         out.high_watermark = planned.log->high_watermark();
         out.last_stable_offset = out.high_watermark;
         out.log_start_offset = planned.log->log_start_offset();
-        out.records.emplace();
         continue;
       }
       auto read = planned.log->read(planned.fetch_offset, static_cast<int32_t>(std::max<int64_t>(budget, 0)), min_one);
       if (!read) {
+        // As Kafka: an erroring partition reports its offsets as unknown (-1).
         out.error_code = wire(to_wire(read.error()));
-        out.high_watermark = planned.log->high_watermark();
-        out.last_stable_offset = out.high_watermark;
-        out.log_start_offset = planned.log->log_start_offset();
         has_error = true;
         continue;
       }
