@@ -13,6 +13,8 @@ packages=(
   zlib1g-dev libzstd-dev liblz4-dev libsnappy-dev
   # tests, demo and benchmarks
   python3 kcat python3-kafka python3-confluent-kafka iperf3
+  # codecs python3-kafka needs to read and write snappy, lz4 and zstd batches
+  python3-snappy python3-lz4 python3-zstandard
 )
 
 missing=()

@@ -16,8 +16,9 @@ const std::array<config_definition, 16> topic_table = {{
      "key (offsets unchanged); 'compact,delete' does both.",
      INT64_MIN, INT64_MAX, {"compact", "delete"}, "log.cleanup.policy"},
     {"compression.type", config_type::string, "producer",
-     "Batches are stored exactly as the producer compressed them ('producer'); recompression is not offered.",
-     INT64_MIN, INT64_MAX, {"producer"}, "compression.type"},
+     "The codec batches are stored with: 'producer' keeps each batch as the producer compressed it; 'gzip', "
+     "'snappy', 'lz4', 'zstd' or 'uncompressed' recompresses batches with another codec on the way in.",
+     INT64_MIN, INT64_MAX, {"uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"}, "compression.type"},
     {"delete.retention.ms", config_type::int64, "86400000",
      "How long tombstones (null values) of a compacted topic stay readable after the cleaner first sees them.", 0,
      INT64_MAX, {}, "log.cleaner.delete.retention.ms"},

@@ -51,7 +51,8 @@ resource_outcome apply(const request_context& ctx, const std::string& topic, con
 template <class Result>
 void fill(Result& out, const resource_outcome& outcome) {
   out.error_code = wire(outcome.code);
-  if (outcome.code != error_code::none) out.error_message = outcome.message;
+  // As Kafka: null on success.
+  out.error_message = outcome.code == error_code::none ? std::nullopt : std::optional<std::string>(outcome.message);
 }
 
 // IncrementalAlterConfigs operations (KIP-339).

@@ -51,6 +51,7 @@ void handle_create_topics(const request_context& ctx, responder r) {
   for (const auto& topic : request.topics) {
     topic_result out;
     out.name = topic.name;
+    out.error_message = std::nullopt;  // as Kafka on success (ApiError.NONE)
     if (names.count(topic.name) > 1) {
       fail(out, error_code::invalid_request, fmt::format("Create topics request from client contains multiple entries for topic {}", topic.name));
       response.topics.push_back(std::move(out));

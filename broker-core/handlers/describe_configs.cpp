@@ -44,7 +44,8 @@ config_entry make_entry(std::string name, std::string value, config::config_sour
   e.config_source = static_cast<int8_t>(source);
   e.is_sensitive = false;
   e.config_type = static_cast<int8_t>(type);
-  if (include_documentation) e.documentation = std::string(doc);
+  // As Kafka: null unless asked for.
+  e.documentation = include_documentation ? std::optional<std::string>(doc) : std::nullopt;
   return e;
 }
 

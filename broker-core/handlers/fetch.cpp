@@ -58,6 +58,12 @@ class fetch_operation : public std::enable_shared_from_this<fetch_operation> {
           planned.log = topic->partition(p.partition);
           if (!planned.log) planned.error = error_code::unknown_topic_or_partition;
         }
+        // As Kafka (KIP-110): a client too old for zstd (Fetch below v10) may
+        // not read a topic whose compression.type is zstd.
+        if (planned.error == error_code::none && ctx_.version() < 10 &&
+            topic->log.compression == records::compression_codec::zstd) {
+          planned.error = error_code::unsupported_compression_type;
+        }
         // The leader epoch of every partition is 0: a client that saw a newer
         // one is ahead of us, an older one is fenced (KIP-320).
         if (planned.error == error_code::none && p.current_leader_epoch > 0) {

@@ -28,6 +28,7 @@ void handle_find_coordinator(const request_context& ctx, responder r) {
   protocol::find_coordinator_response response;
   if (ctx.version() < 4) {
     if (known_type) {
+      response.error_message = "NONE";  // what Kafka sends (Errors.NONE.message())
       response.node_id = id.node_id;
       response.host = id.advertised_host;
       response.port = id.advertised_port;

@@ -7,6 +7,7 @@
 #include "broker-core/protocol/error_code.h"
 #include "broker-core/protocol/messages/produce_request.h"
 #include "broker-core/protocol/messages/produce_response.h"
+#include "broker-core/records/batch_filter.h"
 #include "broker-core/records/legacy_message_set.h"
 #include "broker-core/records/record.h"
 #include "broker-core/records/record_batch.h"
@@ -48,8 +49,8 @@ partition_outcome upconvert_legacy(std::optional<protocol::bytes>& records, int1
 }
 
 // Checks a produced batch the way Kafka's LogValidator does before anything
-// is written: exactly one well-formed magic-2 batch with a valid CRC, within
-// max.message.bytes, with a compression codec the request version allows.
+// is written: exactly one well-formed magic-2 batch with a valid CRC, with a
+// compression codec the request version allows.
 partition_outcome check_batch(const std::optional<protocol::bytes>& records, const metadata::topic_snapshot& topic,
                               int16_t version) {
   if (!records || records->empty()) {
@@ -65,11 +66,6 @@ partition_outcome check_batch(const std::optional<protocol::bytes>& records, con
   }
   if (auto valid = records::validate_produced_batch(data); !valid) {
     return {to_wire(valid.error()), fmt::format("Record batch is invalid: {}", valid.error().message())};
-  }
-  if (static_cast<int64_t>(data.size()) > topic.log.max_message_bytes) {
-    return {error_code::message_too_large,
-            fmt::format("The record batch is {} bytes, larger than max.message.bytes ({}) of topic {}", data.size(),
-                        topic.log.max_message_bytes, topic.name)};
   }
   if (header.value().compression() == records::compression_codec::zstd && version < 7) {
     return {error_code::unsupported_compression_type, "Produce requests below version 7 cannot carry zstd batches"};
@@ -91,6 +87,34 @@ partition_outcome check_batch(const std::optional<protocol::bytes>& records, con
     }
   }
   return {};
+}
+
+// Applies the topic's compression.type as Kafka's LogValidator does: a batch
+// with another codec is recompressed (its records checked first, as they are
+// decoded anyway); one that matches is stored as sent. The header -- producer
+// id, epoch and sequence included -- is unchanged, so idempotence is too.
+partition_outcome apply_topic_compression(protocol::bytes& records, const metadata::topic_snapshot& topic) {
+  const auto target = topic.log.compression;
+  if (!target) return {};
+  auto header = records::parse_batch_header(records);
+  if (header && header.value().compression() == *target) return {};
+  if (auto valid = records::validate_produced_batch(records, true); !valid) {
+    return {to_wire(valid.error()), fmt::format("Record batch is invalid: {}", valid.error().message())};
+  }
+  auto recompressed = records::recompress_batch(records, *target);
+  if (!recompressed) {
+    return {to_wire(recompressed.error()), fmt::format("Record batch is invalid: {}", recompressed.error().message())};
+  }
+  records = std::move(recompressed).value();
+  return {};
+}
+
+// max.message.bytes applies to the batch as stored (after recompression).
+partition_outcome check_size(const protocol::bytes& records, const metadata::topic_snapshot& topic) {
+  if (static_cast<int64_t>(records.size()) <= topic.log.max_message_bytes) return {};
+  return {error_code::message_too_large,
+          fmt::format("The record batch is {} bytes, larger than max.message.bytes ({}) of topic {}", records.size(),
+                      topic.log.max_message_bytes, topic.name)};
 }
 
 // Collects the durability acknowledgements of an acks=-1 request and answers
@@ -195,6 +219,8 @@ void handle_produce(const request_context& ctx, responder r) {
         outcome = {error_code::unknown_topic_or_partition, "This server does not host this topic-partition."};
       } else if (outcome = upconvert_legacy(partition_data.records, ctx.version()); outcome.code != error_code::none) {
       } else if (outcome = check_batch(partition_data.records, *topic, ctx.version()); outcome.code != error_code::none) {
+      } else if (outcome = apply_topic_compression(*partition_data.records, *topic); outcome.code != error_code::none) {
+      } else if (outcome = check_size(*partition_data.records, *topic); outcome.code != error_code::none) {
       } else if (acks == -1 && topic->min_insync_replicas > 1) {
         outcome = {error_code::not_enough_replicas,
                    fmt::format("min.insync.replicas of topic {} is {} but a region's broker is its only replica",

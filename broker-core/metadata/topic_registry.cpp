@@ -53,6 +53,19 @@ std::optional<std::string> validate_topic_name(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+// compression.type (validated by the config table): nullopt for 'producer'.
+std::optional<records::compression_codec> target_compression(std::string_view value) {
+  using records::compression_codec;
+  if (value == "uncompressed") return compression_codec::none;
+  if (value == "gzip") return compression_codec::gzip;
+  if (value == "snappy") return compression_codec::snappy;
+  if (value == "lz4") return compression_codec::lz4;
+  if (value == "zstd") return compression_codec::zstd;
+  return std::nullopt;
+}
+}  // namespace
+
 storage::log_config to_log_config(const std::map<std::string, config::config_value, std::less<>>& effective) {
   auto get = [&](std::string_view key) -> const std::string& { return effective.find(key)->second.value; };
   storage::log_config c;
@@ -65,6 +78,7 @@ storage::log_config to_log_config(const std::map<std::string, config::config_val
   c.flush_ms = config::parse_int64(get("flush.ms"));
   c.max_message_bytes = static_cast<int32_t>(config::parse_int64(get("max.message.bytes")));
   c.log_append_time = get("message.timestamp.type") == "LogAppendTime";
+  c.compression = target_compression(get("compression.type"));
   auto policy = config::parse_list(get("cleanup.policy"));
   auto has = [&](std::string_view p) { return std::find(policy.begin(), policy.end(), p) != policy.end(); };
   c.compact = has("compact");

@@ -126,4 +126,24 @@ bytes make_empty_batch(const batch_header& original) {
   return build_batch(h, {});
 }
 
+result<bytes> recompress_batch(bytes_view batch, compression_codec codec, size_t max_decompressed) {
+  auto parsed = parse_batch_header(batch);
+  if (!parsed) return parsed.error();
+  batch_header h = parsed.value();
+  const auto from = h.compression();
+  if (!from) return errc::unsupported_compression;
+  const bytes_view section = batch.subspan(L::records, h.size_bytes() - batch_header_size);
+  bytes plain;
+  if (*from != compression_codec::none) {
+    auto d = decompress(*from, section, max_decompressed);
+    if (!d) return d.error();
+    plain = std::move(d.value());
+  }
+  const bytes_view records = *from == compression_codec::none ? section : bytes_view(plain);
+  h.attributes = static_cast<int16_t>((h.attributes & ~batch_attributes::compression_mask) |
+                                      static_cast<int16_t>(codec));
+  if (codec == compression_codec::none) return build_batch(h, records);
+  return build_batch(h, compress(codec, records));
+}
+
 }  // namespace geomirror::records

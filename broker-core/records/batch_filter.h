@@ -1,6 +1,8 @@
 #pragma once
-// Rewriting a stored RecordBatch v2 with only some of its records, the way
-// Kafka's log cleaner does (MemoryRecords.filterTo, KIP-534 delete horizon).
+// Rewriting a RecordBatch v2: with only some of its records, the way Kafka's
+// log cleaner does (MemoryRecords.filterTo, KIP-534 delete horizon), or with
+// another compression codec, the way Kafka's LogValidator applies a topic's
+// compression.type.
 //
 // What a rewrite keeps (RECORDS.md §2.1, "after compaction"):
 //  - header: baseOffset, partitionLeaderEpoch, lastOffsetDelta, producerId,
@@ -61,5 +63,12 @@ result<filtered_batch> filter_batch(bytes_view batch, const record_filter& keep,
 // timestamp type and transactional/control bits; no compression and no delete
 // horizon; baseTimestamp = maxTimestamp = the original maxTimestamp.
 bytes make_empty_batch(const batch_header& original);
+
+// The same batch with its records section compressed by `codec` (none:
+// stored plain): every header field is kept but the codec bits, the length
+// and the CRC; the records are byte for byte the same once decompressed.
+// REQUIRES a batch that passed validate_batch. Errors: those of decompress.
+result<bytes> recompress_batch(bytes_view batch, compression_codec codec,
+                               size_t max_decompressed = default_max_decompressed_bytes);
 
 }  // namespace geomirror::records

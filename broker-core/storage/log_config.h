@@ -2,12 +2,15 @@
 // Per-partition log settings, filled by the metadata layer from topic
 // configs (segment.bytes, segment.ms, retention.ms, retention.bytes,
 // index.interval.bytes, flush.messages, flush.ms, max.message.bytes,
-// message.timestamp.type, cleanup.policy, delete.retention.ms,
-// min.cleanable.dirty.ratio, min.compaction.lag.ms, max.compaction.lag.ms).
-// A plain value; partition_log copies it.
+// message.timestamp.type, compression.type, cleanup.policy,
+// delete.retention.ms, min.cleanable.dirty.ratio, min.compaction.lag.ms,
+// max.compaction.lag.ms). A plain value; partition_log copies it.
+
+#include "broker-core/records/compression.h"
 
 #include <cstdint>
 #include <limits>
+#include <optional>
 
 namespace geomirror::storage {
 
@@ -31,6 +34,9 @@ struct log_config {
   int64_t flush_ms = std::numeric_limits<int64_t>::max();
   // Checked by callers (Produce), carried here for convenience.
   int32_t max_message_bytes = (1 << 20) + 12;
+  // compression.type, applied by Produce before the append: batches with
+  // another codec are recompressed; nullopt ('producer') stores them as sent.
+  std::optional<records::compression_codec> compression;
   // message.timestamp.type=LogAppendTime: the broker stamps each batch.
   bool log_append_time = false;
 

@@ -5,10 +5,6 @@
 
 #include "broker-core/protocol/messages/alter_configs_request.h"
 #include "broker-core/protocol/messages/alter_configs_response.h"
-#include "broker-core/protocol/messages/create_topics_request.h"
-#include "broker-core/protocol/messages/create_topics_response.h"
-#include "broker-core/protocol/messages/delete_records_request.h"
-#include "broker-core/protocol/messages/delete_records_response.h"
 #include "broker-core/protocol/messages/describe_configs_request.h"
 #include "broker-core/protocol/messages/describe_configs_response.h"
 #include "broker-core/protocol/messages/fetch_request.h"
@@ -23,6 +19,7 @@
 #include "broker-core/protocol/messages/produce_response.h"
 #include "broker-core/records/record.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/raw_admin.h"
 #include "tests/support/raw_client.h"
 
 #include <gtest/gtest.h>
@@ -44,22 +41,10 @@ constexpr int16_t err_policy_violation = 44;
 constexpr int16_t err_out_of_order_sequence = 45;
 constexpr int16_t err_invalid_producer_epoch = 47;
 
-void create_topic(raw_client& c, const std::string& name, int32_t partitions,
-                  std::map<std::string, std::string> configs = {}) {
-  create_topics_request req;
-  create_topics_request::creatable_topic t;
-  t.name = name;
-  t.num_partitions = partitions;
-  t.replication_factor = 1;
-  for (const auto& [k, v] : configs) {
-    create_topics_request::creatable_topic_config cfg;
-    cfg.name = k;
-    cfg.value = v;
-    t.configs.push_back(cfg);
-  }
-  req.topics.push_back(t);
-  auto resp = c.call<create_topics_response>(req, 5);
-  ASSERT_EQ(resp.topics.at(0).error_code, err_none) << resp.topics.at(0).error_message.value_or("");
+void create_topic_ok(raw_client& c, const std::string& name, int32_t partitions,
+                     const std::map<std::string, std::string>& configs = {}) {
+  auto result = create_topic(c, name, partitions, configs);
+  ASSERT_EQ(result.error_code, err_none) << result.error_message.value_or("");
 }
 
 bytes idempotent_batch(int64_t producer_id, int16_t epoch, int32_t base_sequence, int records) {
@@ -98,20 +83,6 @@ int64_t list_offset(raw_client& c, const std::string& topic, int64_t timestamp) 
   auto resp = c.call<list_offsets_response>(req, 2);
   EXPECT_EQ(resp.topics.at(0).partitions.at(0).error_code, err_none);
   return resp.topics.at(0).partitions.at(0).offset;
-}
-
-delete_records_response::delete_records_partition_result delete_records(raw_client& c, const std::string& topic,
-                                                                        int64_t offset, int16_t version) {
-  delete_records_request req;
-  req.timeout_ms = 5000;
-  delete_records_request::delete_records_topic t;
-  t.name = topic;
-  delete_records_request::delete_records_partition p;
-  p.partition_index = 0;
-  p.offset = offset;
-  t.partitions.push_back(p);
-  req.topics.push_back(t);
-  return c.call<delete_records_response>(req, version).topics.at(0).partitions.at(0);
 }
 
 init_producer_id_response init_producer(raw_client& c, int16_t version,
@@ -160,7 +131,7 @@ TEST(BrokerApi, IdempotentProduceDedupsRetriesAndFencesStaleEpochs) {
   broker_process broker;
   broker.start();
   raw_client c(broker.port());
-  create_topic(c, "idem", 1);
+  create_topic_ok(c, "idem", 1);
   auto pid = init_producer(c, 4).producer_id;
 
   auto first = produce(c, "idem", idempotent_batch(pid, 0, 0, 3));
@@ -197,7 +168,7 @@ TEST(BrokerApi, AlterConfigsReplacesAndValidates) {
   broker_process broker;
   broker.start();
   raw_client c(broker.port());
-  create_topic(c, "cfg", 1, {{"segment.bytes", "1048576"}});
+  create_topic_ok(c, "cfg", 1, {{"segment.bytes", "1048576"}});
   for (int16_t v = 0; v <= 2; ++v) {
     alter_configs_request req;
     alter_configs_request::alter_configs_resource r;
@@ -238,7 +209,7 @@ TEST(BrokerApi, IncrementalAlterConfigsOperations) {
   broker_process broker;
   broker.start();
   raw_client c(broker.port());
-  create_topic(c, "inc", 1, {{"retention.ms", "5000"}});
+  create_topic_ok(c, "inc", 1, {{"retention.ms", "5000"}});
   auto change = [&](int16_t version, std::vector<std::tuple<std::string, int8_t, std::optional<std::string>>> ops,
                     bool validate_only = false) {
     incremental_alter_configs_request req;
@@ -274,7 +245,7 @@ TEST(BrokerApi, DeleteRecordsMovesLogStart) {
   broker_process broker(std::map<std::string, std::string>{{"log.retention.check.interval.ms", "100"}});
   broker.start();
   raw_client c(broker.port());
-  create_topic(c, "trim", 1, {{"segment.bytes", "1024"}});
+  create_topic_ok(c, "trim", 1, {{"segment.bytes", "1024"}});
   // Current timestamps: records from 1970 would be deleted by time retention
   // (checked every 100 ms here) before DeleteRecords runs.
   const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -316,7 +287,7 @@ TEST(BrokerApi, DeleteRecordsMovesLogStart) {
   EXPECT_EQ(to_end.error_code, err_none);
   EXPECT_EQ(to_end.low_watermark, 100);
 
-  create_topic(c, "compacted", 1, {{"cleanup.policy", "compact"}});
+  create_topic_ok(c, "compacted", 1, {{"cleanup.policy", "compact"}});
   EXPECT_EQ(delete_records(c, "compacted", 0, 1).error_code, err_policy_violation);
 }
 

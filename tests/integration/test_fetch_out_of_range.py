@@ -13,7 +13,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
 from broker import Broker  # noqa: E402
 from clients import create_topic  # noqa: E402
-from kafka_wire import Connection  # noqa: E402
+from kafka_wire import Connection, fetch_partition  # noqa: E402
 
 import kafka  # noqa: E402
 import kafka.errors  # noqa: E402
@@ -75,23 +75,7 @@ class FetchOutOfRangeTest(unittest.TestCase):
     def fetch_v11(self, topic, offset):
         conn = Connection(self.broker)
         try:
-            def body(w):
-                w.int32(-1).int32(100).int32(1).int32(1 << 20).int8(0).int32(0).int32(-1)
-                w.array([topic], lambda w, t: (w.string(t), w.array([0], lambda w, p: (
-                    w.int32(p).int32(-1).int64(offset).int64(-1).int32(1 << 20)))))
-                w.array([], None)  # forgotten topics
-                w.string("")       # rack id
-            r = conn.request(1, 11, body, flexible=False)
-            r.int32()  # throttle
-            self.assertEqual(r.int16(), 0)
-            r.int32()  # session id
-            topics = r.array(lambda r: (r.string(), r.array(lambda r: {
-                "partition": r.int32(), "error": r.int16(), "high_watermark": r.int64(),
-                "last_stable_offset": r.int64(), "log_start_offset": r.int64(),
-                "aborted": r.array(lambda r: (r.int64(), r.int64())), "preferred_replica": r.int32(),
-                "records": r.bytes()})))
-            self.assertTrue(r.at_end())
-            return topics[0][1][0]
+            return fetch_partition(conn, topic, 0, offset, 11)
         finally:
             conn.close()
 

@@ -171,3 +171,48 @@ class Connection:
 
     def close(self):
         self.sock.close()
+
+
+def fetch_partition(conn, topic, partition, offset, version, max_wait_ms=100):
+    """One-partition Fetch (v4-v11, classic encoding) on `conn`; returns the
+    partition's answer as a dict (records None when sent as null)."""
+    def body(w):
+        w.int32(-1).int32(max_wait_ms).int32(1).int32(1 << 20).int8(0)
+        if version >= 7:
+            w.int32(0).int32(-1)  # no fetch session
+
+        def write_partition(w, p):
+            w.int32(p)
+            if version >= 9:
+                w.int32(-1)  # current leader epoch
+            w.int64(offset)
+            if version >= 5:
+                w.int64(-1)  # log start offset (followers only)
+            w.int32(1 << 20)
+        w.array([topic], lambda w, t: (w.string(t), w.array([partition], write_partition)))
+        if version >= 7:
+            w.array([], None)  # forgotten topics
+        if version >= 11:
+            w.string("")  # rack id
+
+    r = conn.request(1, version, body, flexible=False)
+    r.int32()  # throttle
+    if version >= 7:
+        if r.int16() != 0:
+            raise AssertionError("Fetch failed as a whole")
+        r.int32()  # session id
+
+    def read_partition(r):
+        p = {"partition": r.int32(), "error": r.int16(), "high_watermark": r.int64(),
+             "last_stable_offset": r.int64()}
+        if version >= 5:
+            p["log_start_offset"] = r.int64()
+        p["aborted"] = r.array(lambda r: (r.int64(), r.int64()))
+        if version >= 11:
+            p["preferred_replica"] = r.int32()
+        p["records"] = r.bytes()
+        return p
+    topics = r.array(lambda r: (r.string(), r.array(read_partition)))
+    if not r.at_end():
+        raise AssertionError("bytes left after the Fetch response")
+    return topics[0][1][0]

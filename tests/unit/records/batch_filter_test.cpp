@@ -1,7 +1,7 @@
 // filter_batch / make_empty_batch: the batch rewrite of the log cleaner keeps
 // offsets, timestamps, producer fields and the codec of what it keeps, sets
 // the KIP-534 delete horizon for kept tombstones, and every batch it builds
-// passes validate_batch.
+// passes validate_batch. recompress_batch changes only the codec.
 
 #include "broker-core/records/batch_filter.h"
 
@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 
 namespace geomirror::records {
 namespace {
@@ -155,6 +156,49 @@ TEST(batch_filter, undecodable_records_are_an_error) {
   batch[batch_layout::records + 12] ^= 0xff;  // inside the gzip stream
   auto f = filter_batch(batch, keep_odd, no_timestamp);
   EXPECT_FALSE(f);
+}
+
+const compression_codec all_codecs[] = {compression_codec::none, compression_codec::gzip, compression_codec::snappy,
+                                        compression_codec::lz4, compression_codec::zstd};
+
+TEST(batch_filter, recompression_keeps_header_and_records) {
+  for (auto from : all_codecs) {
+    const bytes original = sample(from, 50, true);
+    const auto before = validate_batch(original).value();
+    const auto records_before = decode_records(original).value();
+    for (auto to : all_codecs) {
+      SCOPED_TRACE(std::string(to_string(from)) + " -> " + std::string(to_string(to)));
+      auto re = recompress_batch(original, to);
+      ASSERT_TRUE(re);
+      auto after = validate_batch(re.value());
+      ASSERT_TRUE(after) << after.error().message();
+      EXPECT_EQ(after.value().compression(), to);
+      EXPECT_EQ(decode_records(re.value()).value(), records_before);
+      auto same_but_codec = [](batch_header h) {
+        h.attributes &= ~batch_attributes::compression_mask;
+        h.batch_length = 0;
+        h.crc = 0;
+        return h;
+      };
+      const auto a = same_but_codec(after.value());
+      const auto b = same_but_codec(before);
+      EXPECT_EQ(std::tie(a.base_offset, a.partition_leader_epoch, a.attributes, a.last_offset_delta,
+                         a.base_timestamp, a.max_timestamp, a.producer_id, a.producer_epoch, a.base_sequence,
+                         a.records_count),
+                std::tie(b.base_offset, b.partition_leader_epoch, b.attributes, b.last_offset_delta,
+                         b.base_timestamp, b.max_timestamp, b.producer_id, b.producer_epoch, b.base_sequence,
+                         b.records_count));
+      if (from == to && to == compression_codec::none) {
+        EXPECT_EQ(re.value(), original);
+      }
+    }
+  }
+}
+
+TEST(batch_filter, recompression_refuses_corrupt_compressed_records) {
+  bytes batch = sample(compression_codec::lz4, 20);
+  batch[batch_header_size + 10] ^= 0xff;  // inside the LZ4 frame
+  EXPECT_FALSE(recompress_batch(batch, compression_codec::gzip));
 }
 
 }  // namespace
