@@ -38,9 +38,9 @@ struct partition_outcome {
 // Produce v0-v2 may carry the old MessageSet formats (magic 0/1): convert
 // them into one RecordBatch v2, as Kafka's LogValidator does, so the log
 // holds only v2 batches.
-partition_outcome upconvert_legacy(std::optional<protocol::bytes>& records, int16_t version) {
-  if (version >= 3 || !records || !records::is_legacy_message_set(*records)) return {};
-  auto converted = records::upconvert_message_set(*records);
+partition_outcome upconvert_legacy(std::optional<protocol::record_set>& records, int16_t version) {
+  if (version >= 3 || !records || !records::is_legacy_message_set(records->owned())) return {};
+  auto converted = records::upconvert_message_set(records->owned());
   if (!converted) {
     return {to_wire(converted.error()), fmt::format("Message set is invalid: {}", converted.error().message())};
   }
@@ -51,12 +51,12 @@ partition_outcome upconvert_legacy(std::optional<protocol::bytes>& records, int1
 // Checks a produced batch the way Kafka's LogValidator does before anything
 // is written: exactly one well-formed magic-2 batch with a valid CRC, with a
 // compression codec the request version allows.
-partition_outcome check_batch(const std::optional<protocol::bytes>& records, const metadata::topic_snapshot& topic,
+partition_outcome check_batch(const std::optional<protocol::record_set>& records, const metadata::topic_snapshot& topic,
                               int16_t version) {
   if (!records || records->empty()) {
     return {error_code::invalid_record, "Produce requests with version 3 and above must contain exactly one record batch"};
   }
-  std::span<const uint8_t> data(*records);
+  std::span<const uint8_t> data(records->owned());
   auto header = records::parse_batch_header(data);
   if (!header) {
     return {to_wire(header.error()), fmt::format("Record batch is invalid: {}", header.error().message())};
@@ -219,14 +219,14 @@ void handle_produce(const request_context& ctx, responder r) {
         outcome = {error_code::unknown_topic_or_partition, "This server does not host this topic-partition."};
       } else if (outcome = upconvert_legacy(partition_data.records, ctx.version()); outcome.code != error_code::none) {
       } else if (outcome = check_batch(partition_data.records, *topic, ctx.version()); outcome.code != error_code::none) {
-      } else if (outcome = apply_topic_compression(*partition_data.records, *topic); outcome.code != error_code::none) {
-      } else if (outcome = check_size(*partition_data.records, *topic); outcome.code != error_code::none) {
+      } else if (outcome = apply_topic_compression(partition_data.records->owned(), *topic); outcome.code != error_code::none) {
+      } else if (outcome = check_size(partition_data.records->owned(), *topic); outcome.code != error_code::none) {
       } else if (acks == -1 && topic->min_insync_replicas > 1) {
         outcome = {error_code::not_enough_replicas,
                    fmt::format("min.insync.replicas of topic {} is {} but a region's broker is its only replica",
                                topic->name, topic->min_insync_replicas)};
       } else {
-        auto appended = log->append(std::span<uint8_t>(*partition_data.records), now);
+        auto appended = log->append(std::span<uint8_t>(partition_data.records->owned()), now);
         if (!appended) {
           outcome = {to_wire(appended.error()), fmt::format("Append failed: {}", appended.error().message())};
         } else {

@@ -243,6 +243,14 @@ std::optional<bytes> reader::read_nullable_bytes(bool compact) {
   return bytes(view->begin(), view->end());
 }
 
+record_set reader::read_records(bool compact) { return record_set(read_bytes(compact)); }
+
+std::optional<record_set> reader::read_nullable_records(bool compact) {
+  auto b = read_nullable_bytes(compact);
+  if (!b) return std::nullopt;
+  return record_set(std::move(*b));
+}
+
 bytes reader::read_bytes(bool compact) {
   const auto view = read_bytes_view(compact);
   return bytes(view.begin(), view.end());
@@ -344,6 +352,45 @@ void writer::write_nullable_bytes(const std::optional<bytes>& v, bool compact) {
   } else {
     write_int32(-1);
   }
+}
+
+void writer::write_records(const record_set& v, bool compact) {
+  if (v.slices().empty()) {
+    write_bytes(v.owned(), compact);
+    return;
+  }
+  if (splices_ == nullptr) throw encode_error("record set of file slices written without a splice list");
+  const size_t size = v.size();
+  if (size > static_cast<size_t>(std::numeric_limits<int32_t>::max()) - 1) {
+    throw encode_error("record set of " + std::to_string(size) + " bytes does not fit a length prefix");
+  }
+  if (compact) {
+    write_unsigned_varint(static_cast<uint32_t>(size + 1));
+  } else {
+    write_int32(static_cast<int32_t>(size));
+  }
+  for (const auto& slice : v.slices()) splices_->push_back({out_->size(), slice});
+}
+
+void writer::write_nullable_records(const std::optional<record_set>& v, bool compact) {
+  if (v) {
+    write_records(*v, compact);
+  } else if (compact) {
+    write_unsigned_varint(0);
+  } else {
+    write_int32(-1);
+  }
+}
+
+void record_set::append(base::file_slice slice) {
+  if (!data_.empty()) throw encode_error("record set mixes owned bytes and file slices");
+  slices_.push_back(std::move(slice));
+}
+
+size_t record_set::size() const {
+  size_t n = data_.size();
+  for (const auto& s : slices_) n += s.length;
+  return n;
 }
 
 void writer::write_array_length(size_t count, bool compact) {

@@ -14,6 +14,7 @@
 //   string                     classic: int16 length, -1 = null
 //                              compact: unsigned varint length+1, 0 = null
 //   bytes, records             classic: int32 length, -1 = null
+//                              (records: protocol::record_set, record_set.h)
 //                              compact: unsigned varint length+1, 0 = null
 //   array                      classic: int32 count, -1 = null
 //                              compact: unsigned varint count+1, 0 = null
@@ -42,6 +43,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "broker-core/protocol/record_set.h"
 
 namespace geomirror::protocol {
 
@@ -134,6 +137,8 @@ class reader {
   std::optional<bytes> read_nullable_bytes(bool compact);
   std::span<const uint8_t> read_bytes_view(bool compact);
   std::optional<std::span<const uint8_t>> read_nullable_bytes_view(bool compact);
+  record_set read_records(bool compact);
+  std::optional<record_set> read_nullable_records(bool compact);
   // Element counts, checked against remaining() (each element is at least
   // one byte on the wire, as the Java codec assumes).
   size_t read_array_length(bool compact);
@@ -148,10 +153,13 @@ class reader {
   size_t pos_ = 0;
 };
 
-// Appends big-endian values to a caller-owned buffer.
+// Appends big-endian values to a caller-owned buffer. Record sets made of
+// file slices need a splice list: their bytes are not copied into `out`, the
+// slices are listed with the position they go before.
 class writer {
  public:
-  explicit writer(bytes& out) noexcept : out_(&out), start_(out.size()) {}
+  explicit writer(bytes& out, splice_list* splices = nullptr) noexcept
+      : out_(&out), start_(out.size()), splices_(splices) {}
 
   // Bytes appended through this writer.
   [[nodiscard]] size_t size() const noexcept { return out_->size() - start_; }
@@ -178,6 +186,9 @@ class writer {
   void write_nullable_string(const std::optional<std::string>& v, bool compact);
   void write_bytes(std::span<const uint8_t> v, bool compact);
   void write_nullable_bytes(const std::optional<bytes>& v, bool compact);
+  // Throws encode_error for slices without a splice list.
+  void write_records(const record_set& v, bool compact);
+  void write_nullable_records(const std::optional<record_set>& v, bool compact);
   void write_array_length(size_t count, bool compact);
   void write_null_array(bool compact);
 
@@ -199,6 +210,7 @@ class writer {
 
   bytes* out_;
   size_t start_;
+  splice_list* splices_;
 };
 
 // Collects the known tagged fields of one struct (added in ascending tag

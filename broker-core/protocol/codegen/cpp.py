@@ -9,7 +9,7 @@ FALSE = "false"
 CPP_TYPES = {
     "bool": "bool", "int8": "int8_t", "int16": "int16_t", "int32": "int32_t",
     "int64": "int64_t", "uint16": "uint16_t", "uint32": "uint32_t", "float64": "double",
-    "string": "std::string", "bytes": "bytes", "records": "bytes", "uuid": "uuid",
+    "string": "std::string", "bytes": "bytes", "records": "record_set", "uuid": "uuid",
 }
 READ_WRITE = {
     "bool": "bool", "int8": "int8", "int16": "int16", "int32": "int32", "int64": "int64",

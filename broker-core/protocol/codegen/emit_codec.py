@@ -226,9 +226,10 @@ class CodecEmitter:
                 return [f"{w}.write_nullable_string({expr}, {compact});"]
             return [f"{w}.write_string({value}, {compact});"]
         if kind in ("bytes", "records"):
+            what = "bytes" if kind == "bytes" else "records"
             if nullable:
-                return [f"{w}.write_nullable_bytes({expr}, {compact});"]
-            return [f"{w}.write_bytes({value}, {compact});"]
+                return [f"{w}.write_nullable_{what}({expr}, {compact});"]
+            return [f"{w}.write_{what}({value}, {compact});"]
         if kind == "struct":
             if nullable:
                 return if_else(expr, [f"{w}.write_int8(1);", f"{expr}->encode({w}, version);"],
@@ -261,7 +262,8 @@ class CodecEmitter:
         if kind == "string":
             return [f"{expr} = {r}.read_{'nullable_' if nullable else ''}string({compact});"]
         if kind in ("bytes", "records"):
-            return [f"{expr} = {r}.read_{'nullable_' if nullable else ''}bytes({compact});"]
+            what = "bytes" if kind == "bytes" else "records"
+            return [f"{expr} = {r}.read_{'nullable_' if nullable else ''}{what}({compact});"]
         if kind == "struct":
             if nullable:
                 return if_else(f"{r}.read_int8() < 0", [f"{expr}.reset();"],

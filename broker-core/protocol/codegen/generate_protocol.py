@@ -37,7 +37,7 @@ Generated code (namespace geomirror::protocol), per message:
 
 Type mapping: bool/int8/int16/int32/int64/uint16/uint32 -> fixed-width
 types, float64 -> double, string -> std::string, bytes -> bytes,
-records -> std::optional<bytes>, uuid -> uuid, []T -> std::vector<T>,
+records -> std::optional<record_set>, uuid -> uuid, []T -> std::vector<T>,
 struct -> the nested type; std::optional<...> when the field is nullable in
 any version (nullable structs: int8 -1 / 1 marker, then the fields).
 

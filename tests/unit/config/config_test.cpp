@@ -66,7 +66,9 @@ TEST(TopicConfig, ValidatesKeysAndValues) {
             "Invalid value '-2' for configuration retention.ms: expected at least -1");
   EXPECT_EQ(*validate_topic_config("no.such.key", "1"), "Unknown or unsupported topic config name: no.such.key");
   EXPECT_TRUE(validate_topic_config("segment.bytes", "4294967296"));
-  EXPECT_TRUE(validate_topic_config("compression.type", "gzip"));
+  EXPECT_FALSE(validate_topic_config("compression.type", "gzip"));
+  EXPECT_FALSE(validate_topic_config("compression.type", "uncompressed"));
+  EXPECT_TRUE(validate_topic_config("compression.type", "brotli"));
   EXPECT_TRUE(validate_topic_config("flush.messages", "0"));
 }
 
