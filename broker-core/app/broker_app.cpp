@@ -118,6 +118,9 @@ int run_broker(const broker_options& options) {
   server_options.host = options.listen.host;
   server_options.port = options.listen.port;
   server_options.max_request_bytes = config.max_request_bytes;
+  server_options.queued_max_request_bytes = static_cast<size_t>(config.queued_max_request_bytes);
+  server_options.connections_max_idle_ms = config.connections_max_idle_ms;
+  server_options.budget_wait_ms = config.queued_max_request_wait_ms;
   server_options.threads = config.network_threads;
 
   // The dispatcher needs the scheduler of the server it serves, and the

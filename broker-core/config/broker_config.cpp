@@ -10,7 +10,7 @@
 namespace geomirror::config {
 namespace {
 
-const std::array<config_definition, 22> broker_table = {{
+const std::array<config_definition, 25> broker_table = {{
     {"node.id", config_type::int32, "0", "This broker's id in Metadata responses.", 0, INT32_MAX},
     {"auto.create.topics.enable", config_type::boolean, "false",
      "Create a topic with num.partitions partitions when a client asks Metadata for a topic that does not exist."},
@@ -20,6 +20,17 @@ const std::array<config_definition, 22> broker_table = {{
      "Replication factor of new topics; a region runs one broker, so only 1 is possible.", 1, 1},
     {"socket.request.max.bytes", config_type::int32, "104857600",
      "Largest request frame accepted; a larger frame closes the connection.", 8, INT32_MAX},
+    {"queued.max.request.bytes", config_type::int64, "536870912",
+     "Bound on the bytes of requests being read or waiting for their answer, over all connections; a connection "
+     "reads on only as that memory is released. At least socket.request.max.bytes.",
+     8, INT64_MAX},
+    {"queued.max.request.wait.ms", config_type::int64, "30000",
+     "How long a connection with a request half read may wait for queued.max.request.bytes memory before it is "
+     "closed (geomirror only: half-read requests must not hold the memory forever).",
+     1, INT64_MAX},
+    {"connections.max.idle.ms", config_type::int64, "600000",
+     "Close a connection with no request in flight that sent or received nothing for this long (-1: never).", -1,
+     INT64_MAX},
     {"log.retention.check.interval.ms", config_type::int64, "300000",
      "How often retention.ms and retention.bytes are applied.", 1, INT64_MAX},
     {"log.flush.scheduler.interval.ms", config_type::int64, "100",
@@ -88,6 +99,9 @@ void apply_broker_key(broker_config& c, std::string_view key, std::string_view v
   else if (key == "auto.create.topics.enable") c.auto_create_topics = parse_bool(value);
   else if (key == "num.partitions") c.num_partitions = static_cast<int32_t>(parse_int64(value));
   else if (key == "socket.request.max.bytes") c.max_request_bytes = static_cast<int32_t>(parse_int64(value));
+  else if (key == "queued.max.request.bytes") c.queued_max_request_bytes = parse_int64(value);
+  else if (key == "connections.max.idle.ms") c.connections_max_idle_ms = parse_int64(value);
+  else if (key == "queued.max.request.wait.ms") c.queued_max_request_wait_ms = parse_int64(value);
   else if (key == "log.retention.check.interval.ms") c.retention_check_interval_ms = parse_int64(value);
   else if (key == "log.flush.scheduler.interval.ms") c.flush_scheduler_interval_ms = parse_int64(value);
   else if (key == "num.network.threads") c.network_threads = static_cast<int32_t>(parse_int64(value));
@@ -169,6 +183,11 @@ broker_config broker_config::parse(std::string_view text, std::string_view origi
       fail(fmt::format("'{}' is set on the command line (--listen, --advertised-listener, --data-dir)", key));
     }
     fail(fmt::format("unknown broker config '{}' (see docs/configuration.md for the supported keys)", key));
+  }
+  if (c.queued_max_request_bytes < c.max_request_bytes) {
+    throw config_error(fmt::format("{}: queued.max.request.bytes ({}) is below socket.request.max.bytes ({}); a "
+                                   "request of the largest accepted size could never be read",
+                                   origin, c.queued_max_request_bytes, c.max_request_bytes));
   }
   if (c.group_min_session_timeout_ms > c.group_max_session_timeout_ms) {
     throw config_error(fmt::format("{}: group.min.session.timeout.ms ({}) is above group.max.session.timeout.ms ({}); "

@@ -28,6 +28,9 @@ struct broker_config {
   bool auto_create_topics = false;
   int32_t num_partitions = 1;
   int32_t max_request_bytes = 100 * 1024 * 1024;
+  int64_t queued_max_request_bytes = int64_t{512} << 20;
+  int64_t queued_max_request_wait_ms = 30'000;
+  int64_t connections_max_idle_ms = 600'000;  // -1: never
   int64_t retention_check_interval_ms = 300'000;
   int64_t flush_scheduler_interval_ms = 100;
   int32_t network_threads = 0;      // 0: one per CPU core

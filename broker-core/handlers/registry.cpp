@@ -114,7 +114,7 @@ net::respond_fn metered(net::respond_fn respond, metrics::broker_probe& probe, i
     switch (r.what) {
       case net::dispatch_result::kind::respond:
         probe.record_request(api_key, std::chrono::steady_clock::now() - start, request_bytes + size_prefix,
-                             r.header.size() + r.body.size() + size_prefix);
+                             r.size() + size_prefix);
         break;
       case net::dispatch_result::kind::no_response:
         probe.record_request(api_key, std::chrono::steady_clock::now() - start, request_bytes + size_prefix, 0);
@@ -176,13 +176,13 @@ void api_dispatcher::dispatch(const net::request_frame& request, net::respond_fn
   int32_t correlation_id = ctx.header.correlation_id;
   auto shared_respond = std::make_shared<net::respond_fn>(std::move(respond));
   responder r{
-      [shared_respond, api_key, api_version, correlation_id](std::optional<protocol::bytes> body) {
+      [shared_respond, api_key, api_version, correlation_id](std::optional<response_body> body) {
         if (!body) {
           (*shared_respond)(net::dispatch_result::none());
           return;
         }
         (*shared_respond)(net::dispatch_result::respond(encode_response_header(api_key, api_version, correlation_id),
-                                                        std::move(*body)));
+                                                        std::move(body->bytes), std::move(body->splices)));
       },
       [shared_respond](std::string reason) { (*shared_respond)(net::dispatch_result::close(std::move(reason))); }};
   try {

@@ -67,10 +67,20 @@ struct request_context {
   }
 };
 
+// An encoded response body, with the file slices (record data of a Fetch)
+// that the network layer sends from the page cache at their places.
+struct response_body {
+  response_body(protocol::bytes b) : bytes(std::move(b)) {}  // NOLINT: implicit, most bodies have no slices
+  response_body(protocol::bytes b, base::splice_list s) : bytes(std::move(b)), splices(std::move(s)) {}
+
+  protocol::bytes bytes;
+  base::splice_list splices;
+};
+
 // A handler answers exactly once: with a response body, with nullopt when the
 // protocol wants no response (acks=0 produce), or by throwing decode_error
 // synchronously. It may answer later, from any thread.
-using body_responder = std::function<void(std::optional<protocol::bytes>)>;
+using body_responder = std::function<void(std::optional<response_body>)>;
 // A handler may also ask for the connection to be closed (acks=0 produce errors).
 using close_connection = std::function<void(std::string reason)>;
 

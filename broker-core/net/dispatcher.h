@@ -4,6 +4,8 @@
 // The network layer knows framing, ordering and sockets; it knows nothing of
 // Kafka APIs. Nothing here includes Asio, so handlers stay cheap to compile.
 
+#include "broker-core/base/file_slice.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,18 +25,28 @@ struct request_frame {
 };
 
 // The outcome of one request. A response is written as
-// [int32 size][header][body]; header and body are kept apart to avoid a copy.
+// [int32 size][header][body], with the file slices of `splices` sent from
+// the page cache (sendfile) at their places in the body; header and body are
+// kept apart to avoid a copy.
 struct dispatch_result {
   enum class kind { respond, no_response, close } what = kind::respond;
   frame_bytes header;
   frame_bytes body;
+  base::splice_list splices;
   std::string close_reason;  // kind::close: logged as a warning with the peer
 
-  static dispatch_result respond(frame_bytes header, frame_bytes body) {
-    return {kind::respond, std::move(header), std::move(body), {}};
+  // Bytes of the response after its size prefix.
+  size_t size() const {
+    size_t n = header.size() + body.size();
+    for (const auto& s : splices) n += s.slice.length;
+    return n;
   }
-  static dispatch_result none() { return {kind::no_response, {}, {}, {}}; }
-  static dispatch_result close(std::string reason) { return {kind::close, {}, {}, std::move(reason)}; }
+
+  static dispatch_result respond(frame_bytes header, frame_bytes body, base::splice_list splices = {}) {
+    return {kind::respond, std::move(header), std::move(body), std::move(splices), {}};
+  }
+  static dispatch_result none() { return {kind::no_response, {}, {}, {}, {}}; }
+  static dispatch_result close(std::string reason) { return {kind::close, {}, {}, {}, std::move(reason)}; }
 };
 
 // Called exactly once per request, from any thread.

@@ -38,11 +38,6 @@ class record_set {
   std::vector<base::file_slice> slices_;
 };
 
-// A file slice to send right before byte `at` of an encoded buffer.
-struct splice {
-  size_t at = 0;
-  base::file_slice slice;
-};
-using splice_list = std::vector<splice>;
+using base::splice_list;
 
 }  // namespace geomirror::protocol
