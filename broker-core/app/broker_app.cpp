@@ -101,6 +101,7 @@ int run_broker(const broker_options& options) {
   storage::log_manager_config storage_config;
   storage_config.data_dir = options.data_dir;
   storage_config.flusher_threads = static_cast<size_t>(config.flush_threads);
+  storage_config.io_threads = static_cast<size_t>(config.io_threads);
   storage_config.retention_check_interval_ms = config.retention_check_interval_ms;
   storage_config.flush_check_interval_ms = config.flush_scheduler_interval_ms;
   storage_config.cleaner_threads = static_cast<size_t>(config.cleaner_threads);
@@ -150,11 +151,12 @@ int run_broker(const broker_options& options) {
   groups.start();
   topics.add_topic_deleted_listener([&groups](const std::string& topic) { groups.on_topic_deleted(topic); });
   metadata::producer_id_allocator producer_ids(store);
-  handlers::broker_services services{topics, config, server.timers(), identity, groups, producer_ids};
   auto metrics_registry = std::make_shared<prometheus::Registry>();
   std::vector<std::pair<int16_t, std::string_view>> api_names;
   for (const auto& api : handlers::served_apis()) api_names.emplace_back(api.key, api.name);
   metrics::broker_probe probe(*metrics_registry, api_names);
+  handlers::broker_services services{topics, config, server.timers(), identity, groups, producer_ids, logs.io(),
+                                     &probe};
   auto partitions_collector = std::make_shared<metrics::partition_collector>(topics);
   std::unique_ptr<prometheus::Exposer> exposer;
   std::string metrics_note;

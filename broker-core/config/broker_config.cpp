@@ -10,7 +10,7 @@
 namespace geomirror::config {
 namespace {
 
-const std::array<config_definition, 25> broker_table = {{
+const std::array<config_definition, 26> broker_table = {{
     {"node.id", config_type::int32, "0", "This broker's id in Metadata responses.", 0, INT32_MAX},
     {"auto.create.topics.enable", config_type::boolean, "false",
      "Create a topic with num.partitions partitions when a client asks Metadata for a topic that does not exist."},
@@ -38,6 +38,10 @@ const std::array<config_definition, 25> broker_table = {{
     {"num.network.threads", config_type::int32, "0",
      "Threads serving connections and requests; 0 means one per CPU core.", 0, 256},
     {"log.flush.threads", config_type::int32, "4", "Threads issuing fdatasync for group commit.", 1, 64},
+    {"num.io.threads", config_type::int32, "4",
+     "Storage threads for file work kept off the network threads: reads of data not in the page cache, segment "
+     "rolls, file deletion.",
+     1, 256},
     {"delete.topic.enable", config_type::boolean, "true", "Whether DeleteTopics may delete topics."},
     {"log.cleaner.threads", config_type::int32, "1", "Threads compacting topics with cleanup.policy=compact.", 1, 64},
     {"log.cleaner.backoff.ms", config_type::int64, "15000",
@@ -106,6 +110,7 @@ void apply_broker_key(broker_config& c, std::string_view key, std::string_view v
   else if (key == "log.flush.scheduler.interval.ms") c.flush_scheduler_interval_ms = parse_int64(value);
   else if (key == "num.network.threads") c.network_threads = static_cast<int32_t>(parse_int64(value));
   else if (key == "log.flush.threads") c.flush_threads = static_cast<int32_t>(parse_int64(value));
+  else if (key == "num.io.threads") c.io_threads = parse_int32(value);
   else if (key == "delete.topic.enable") c.delete_topic_enable = parse_bool(value);
   else if (key == "log.cleaner.threads") c.cleaner_threads = parse_int32(value);
   else if (key == "log.cleaner.backoff.ms") c.cleaner_backoff_ms = parse_int64(value);

@@ -35,6 +35,7 @@ struct broker_config {
   int64_t flush_scheduler_interval_ms = 100;
   int32_t network_threads = 0;      // 0: one per CPU core
   int32_t flush_threads = 4;
+  int32_t io_threads = 4;
   bool delete_topic_enable = true;
   int32_t cleaner_threads = 1;
   int64_t cleaner_backoff_ms = 15'000;

@@ -21,7 +21,8 @@ error_code storage_to_wire(storage::errc e) {
     case storage::errc::closed: return error_code::not_leader_or_follower;
     case storage::errc::not_found: return error_code::unknown_topic_or_partition;
     case storage::errc::already_exists:
-    case storage::errc::invalid_argument: return error_code::unknown_server_error;
+    case storage::errc::invalid_argument:
+    case storage::errc::would_block: return error_code::unknown_server_error;  // never leaves the fetch path
   }
   return error_code::unknown_server_error;
 }

@@ -6,10 +6,12 @@
 #include "broker-core/group/group_coordinator.h"
 #include "broker-core/metadata/producer_ids.h"
 #include "broker-core/metadata/topic_registry.h"
+#include "broker-core/metrics/broker_probe.h"
 #include "broker-core/net/dispatcher.h"
 #include "broker-core/net/scheduler.h"
 #include "broker-core/protocol/messages/request_header.h"
 #include "broker-core/protocol/wire.h"
+#include "broker-core/storage/worker_pool.h"
 
 #include <cstdint>
 #include <functional>
@@ -36,6 +38,9 @@ struct broker_services {
   cluster_identity identity;
   group::group_coordinator& groups;
   metadata::producer_id_allocator& producer_ids;
+  // Storage threads for work that may wait for the disk (cold reads).
+  storage::worker_pool& io;
+  metrics::broker_probe* probe = nullptr;  // may be null (no metrics)
 };
 
 struct request_context {

@@ -48,6 +48,18 @@ broker_probe::broker_probe(prometheus::Registry& registry,
     s.bytes_out = &bytes_out.Add(labels);
   }
   unknown_api_rejected_ = &rejected.Add({{"api", "unknown"}});
+  auto& fetched = prometheus::BuildCounter()
+                      .Name("geomirror_broker_fetch_bytes_total")
+                      .Help("Record bytes answered to Fetch: path=sendfile went from the page cache to the socket, "
+                            "path=copied was read from disk on a storage thread")
+                      .Register(registry);
+  fetched_zero_copy_ = &fetched.Add({{"path", "sendfile"}});
+  fetched_copied_ = &fetched.Add({{"path", "copied"}});
+}
+
+void broker_probe::record_fetched(uint64_t zero_copy_bytes, uint64_t copied_bytes) {
+  fetched_zero_copy_->Increment(static_cast<double>(zero_copy_bytes));
+  fetched_copied_->Increment(static_cast<double>(copied_bytes));
 }
 
 void broker_probe::record_request(int16_t api_key, std::chrono::steady_clock::duration latency, size_t request_bytes,

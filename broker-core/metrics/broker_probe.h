@@ -32,6 +32,9 @@ class broker_probe {
                       size_t response_bytes);
   // A request after which the connection was closed (malformed, unsupported).
   void record_rejected(int16_t api_key);
+  // Record data a Fetch answered with: sent from the page cache (sendfile),
+  // or read from disk on a storage thread and copied.
+  void record_fetched(uint64_t zero_copy_bytes, uint64_t copied_bytes);
 
  private:
   struct api_series {
@@ -44,6 +47,8 @@ class broker_probe {
   static constexpr size_t max_api_key = 128;
   std::array<api_series, max_api_key> series_{};
   prometheus::Counter* unknown_api_rejected_ = nullptr;
+  prometheus::Counter* fetched_zero_copy_ = nullptr;
+  prometheus::Counter* fetched_copied_ = nullptr;
 };
 
 // Per-partition gauges (log start, high watermark, log end offset, bytes,

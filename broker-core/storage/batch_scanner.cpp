@@ -21,8 +21,11 @@ result<const uint8_t*> batch_scanner::ensure(uint64_t off, size_t n) {
   const size_t want = static_cast<size_t>(std::min<uint64_t>(std::max(chunk_, n), to_ - off));
   if (want < n) return nullptr;
   if (buf_.size() < want) buf_.resize(want);
-  auto got = pread_full(fd_, std::span<uint8_t>(buf_.data(), want), off);
+  auto got = no_wait_ ? pread_nowait(fd_, std::span<uint8_t>(buf_.data(), want), off)
+                      : pread_full(fd_, std::span<uint8_t>(buf_.data(), want), off);
   if (!got) return got.error();
+  // `to` never lies past the end of the file: short means not cached.
+  if (no_wait_ && got.value() < want) return std::make_error_code(std::errc::operation_would_block);
   buf_start_ = off;
   buf_len_ = got.value();
   if (buf_len_ < n) return nullptr;  // the file is shorter than the caller thought

@@ -39,6 +39,11 @@ class batch_scanner {
   records::scan_stop stop_reason() const { return stop_; }
   std::error_code stop_error() const { return stop_error_; }
 
+  // Never wait for the disk: a read the page cache cannot serve whole fails
+  // with std::errc::operation_would_block (the caller retries on a thread
+  // that may block).
+  void set_no_wait() { no_wait_ = true; }
+
   // Lower bound for the next batch's base offset (offsets never go back
   // within a segment); set by the caller before the first next().
   void set_min_base_offset(int64_t offset) { min_base_offset_ = offset; }
@@ -53,6 +58,7 @@ class batch_scanner {
   uint64_t pos_;
   uint64_t to_;
   bool verify_crc_;
+  bool no_wait_ = false;
   size_t chunk_;
   int64_t min_base_offset_ = INT64_MIN;
   bool done_ = false;

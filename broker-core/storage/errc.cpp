@@ -33,6 +33,8 @@ class storage_category final : public std::error_category {
         return "out of order sequence number for the producer";
       case errc::invalid_producer_epoch:
         return "producer epoch is older than the current one (fenced)";
+      case errc::would_block:
+        return "the read would wait for the disk";
     }
     return "unknown storage error " + std::to_string(ev);
   }

@@ -25,6 +25,7 @@ enum class errc {
   invalid_argument,         // bad topic name, partition number, or parameter
   out_of_order_sequence,    // idempotent batch whose sequence does not follow the last one
   invalid_producer_epoch,   // idempotent batch from an older producer epoch (fenced)
+  would_block,              // a read asked not to wait would have waited for the disk
 };
 
 const std::error_category& error_category() noexcept;

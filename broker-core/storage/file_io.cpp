@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -54,6 +55,22 @@ result<size_t> pread_full(int fd, std::span<uint8_t> out, uint64_t offset) {
       return last_error();
     }
     if (n == 0) break;  // end of file
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+result<size_t> pread_nowait(int fd, std::span<uint8_t> out, uint64_t offset) {
+  size_t done = 0;
+  while (done < out.size()) {
+    iovec v{out.data() + done, out.size() - done};
+    const ssize_t n = ::preadv2(fd, &v, 1, static_cast<off_t>(offset + done), RWF_NOWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN && done > 0) break;
+      return last_error();
+    }
+    if (n == 0) break;
     done += static_cast<size_t>(n);
   }
   return done;

@@ -49,6 +49,10 @@ result<file_handle> open_file(const std::filesystem::path& path, int flags, unsi
 result<void> pwrite_all(int fd, records::bytes_view data, uint64_t offset);
 // Reads up to out.size() bytes at `offset`; fewer only at end of file.
 result<size_t> pread_full(int fd, std::span<uint8_t> out, uint64_t offset);
+// Reads what the page cache holds of [offset, offset + out.size()) without
+// waiting for the disk (preadv2 RWF_NOWAIT): fewer bytes, or
+// std::errc::operation_would_block when not even the first page is cached.
+result<size_t> pread_nowait(int fd, std::span<uint8_t> out, uint64_t offset);
 result<uint64_t> file_size(int fd);
 result<void> truncate_file(int fd, uint64_t size);
 result<void> sync_data(int fd);  // fdatasync

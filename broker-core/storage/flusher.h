@@ -9,13 +9,10 @@
 // schedule() runs the job inline on the caller's thread (so late appends
 // during shutdown still get synced).
 
-#include <condition_variable>
+#include "broker-core/storage/worker_pool.h"
+
 #include <cstddef>
-#include <deque>
 #include <memory>
-#include <mutex>
-#include <thread>
-#include <vector>
 
 namespace geomirror::storage {
 
@@ -30,24 +27,18 @@ class flushable {
 
 class flusher {
  public:
-  explicit flusher(size_t threads = 2);
-  ~flusher();
+  explicit flusher(size_t threads = 2) : pool_(threads, "gm-flusher") {}
   flusher(const flusher&) = delete;
   flusher& operator=(const flusher&) = delete;
 
-  void schedule(std::shared_ptr<flushable> target);
-  void stop();
-  size_t thread_count() const { return thread_count_; }
+  void schedule(std::shared_ptr<flushable> target) {
+    pool_.post([target = std::move(target)] { target->run_flush(); });
+  }
+  void stop() { pool_.stop(); }
+  size_t thread_count() const { return pool_.thread_count(); }
 
  private:
-  void loop();
-
-  const size_t thread_count_;
-  std::mutex mutex_;
-  std::condition_variable cv_;
-  std::deque<std::shared_ptr<flushable>> queue_;  // guarded by mutex_
-  bool stopping_ = false;                         // guarded by mutex_
-  std::vector<std::thread> threads_;
+  worker_pool pool_;
 };
 
 }  // namespace geomirror::storage

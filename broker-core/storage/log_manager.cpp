@@ -11,7 +11,7 @@
 namespace geomirror::storage {
 
 log_manager::log_manager(log_manager_config config)
-    : config_(std::move(config)), flusher_(config_.flusher_threads) {}
+    : config_(std::move(config)), flusher_(config_.flusher_threads), io_(config_.io_threads, "gm-storage-io") {}
 
 result<std::unique_ptr<log_manager>> log_manager::start(log_manager_config config) {
   std::error_code ec;
@@ -282,6 +282,7 @@ void log_manager::stop() {
   for (auto& t : cleaners_) {
     if (t.joinable()) t.join();
   }
+  io_.stop();
   flusher_.stop();
   storage_log().info("log manager stopped ({} partition logs closed)", all().size());
 }

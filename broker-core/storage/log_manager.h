@@ -45,6 +45,9 @@ struct log_manager_config {
   // Threads mostly wait in fdatasync; several let different partitions sync
   // concurrently.
   size_t flusher_threads = 4;
+  // Threads for file work that must not run on network threads: reads of
+  // data not in the page cache, segment rolls, file deletion.
+  size_t io_threads = 4;
   int64_t retention_check_interval_ms = 300'000;
   int64_t flush_check_interval_ms = 1'000;
   // producer.id.expiration.ms: producer state idle this long is dropped.
@@ -113,6 +116,7 @@ class log_manager {
 
   const std::filesystem::path& data_dir() const { return config_.data_dir; }
   flusher& get_flusher() { return flusher_; }
+  worker_pool& io() { return io_; }
 
  private:
   explicit log_manager(log_manager_config config);
@@ -124,6 +128,7 @@ class log_manager {
 
   const log_manager_config config_;
   flusher flusher_;
+  worker_pool io_;
 
   std::mutex admin_mutex_;  // serializes create/open/remove
   mutable std::mutex map_mutex_;

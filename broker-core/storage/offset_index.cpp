@@ -16,6 +16,14 @@ std::optional<offset_index_entry> offset_index::floor(int32_t relative_offset) c
   return *std::prev(it);
 }
 
+std::optional<offset_index_entry> offset_index::floor_position(uint64_t position) const {
+  auto it = std::upper_bound(entries_.begin(), entries_.end(), position, [](uint64_t v, const offset_index_entry& e) {
+    return v < static_cast<uint64_t>(e.position);
+  });
+  if (it == entries_.begin()) return std::nullopt;
+  return *std::prev(it);
+}
+
 records::bytes offset_index::encode(size_t from) const {
   records::bytes out((entries_.size() - std::min(from, entries_.size())) * entry_size);
   uint8_t* p = out.data();

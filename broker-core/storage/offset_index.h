@@ -36,6 +36,8 @@ class offset_index {
   void append(int32_t relative_offset, int32_t position);
   // The last entry with relative_offset <= `relative_offset`; nullopt if none.
   std::optional<offset_index_entry> floor(int32_t relative_offset) const;
+  // The last entry with position <= `position`; nullopt if none.
+  std::optional<offset_index_entry> floor_position(uint64_t position) const;
   const std::vector<offset_index_entry>& entries() const { return entries_; }
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }

@@ -79,12 +79,25 @@ struct append_info {
   bool duplicate = false;
 };
 
+// A byte range of one segment file; the segment keeps its file open (even
+// once retention or compaction removed it from the log) while held.
+struct read_slice {
+  std::shared_ptr<const segment> seg;
+  uint64_t position = 0;
+  uint64_t length = 0;
+  int fd() const;
+};
+
 struct read_result {
-  records::bytes data;  // whole batches, possibly empty
+  std::vector<read_slice> slices;  // whole batches in log order, possibly none
   int64_t high_watermark = 0;
   int64_t log_start_offset = 0;
   int64_t log_end_offset = 0;
+  uint64_t size() const;
 };
+
+// The bytes of a read's slices (blocking preads). Errors: io_error.
+result<records::bytes> read_bytes(const read_result& read);
 
 struct timestamp_and_offset {
   int64_t timestamp = -1;
@@ -131,12 +144,18 @@ class partition_log final : public flushable,
   // closed if the log closes before `offset` exists.
   void when_durable(int64_t offset, durable_callback cb);
 
-  // Whole batches from the one containing `fetch_offset`, never beyond the
-  // high watermark, at most `max_bytes` (trimmed to whole batches) unless
-  // `min_one_batch` and the first batch alone is larger (KIP-74). Continues
-  // into the next segments while bytes remain. Errors: offset_out_of_range
-  // when fetch_offset < log start or > log end; [HW, LEO] gives no bytes.
-  result<read_result> read(int64_t fetch_offset, int32_t max_bytes, bool min_one_batch) const;
+  // Where the whole batches from the one containing `fetch_offset` lie,
+  // never beyond the high watermark, at most `max_bytes` (trimmed to whole
+  // batches) unless `min_one_batch` and the first batch alone is larger
+  // (KIP-74); continues into the next segments while bytes remain. No record
+  // data is read: batch headers are found from the sparse index (a few small
+  // reads), the data is for the caller to send (sendfile) or copy. With
+  // `may_block` false (a network thread) nothing waits for the disk: when a
+  // header read or the slices themselves are not in the page cache, the read
+  // fails with would_block. Errors: offset_out_of_range when fetch_offset <
+  // log start or > log end ([HW, LEO] gives no slices); io_error.
+  result<read_result> read(int64_t fetch_offset, int32_t max_bytes, bool min_one_batch,
+                           bool may_block = true) const;
 
   int64_t log_start_offset() const;
   int64_t high_watermark() const;
@@ -247,6 +266,8 @@ class partition_log final : public flushable,
   size_t delete_prefix_locked(size_t count, const char* reason, pending_callbacks& out,
                               int64_t now_ms);
   uint64_t read_limit_locked(const segment& seg) const;
+  result<uint64_t> whole_batches_end(const std::shared_ptr<segment>& seg, uint64_t from, uint64_t end,
+                                     bool may_block) const;
   std::string name() const;
 
   // Producer snapshots (partition_log_producers.cpp); *_locked under append_mutex_.

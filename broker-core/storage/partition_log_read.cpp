@@ -8,6 +8,7 @@
 #include "broker-core/storage/errc.h"
 #include "broker-core/storage/file_io.h"
 #include "broker-core/storage/logger.h"
+#include "broker-core/storage/page_cache.h"
 #include "broker-core/storage/partition_log.h"
 #include "broker-core/storage/partition_log_internal.h"
 #include "broker-core/storage/segment.h"
@@ -17,7 +18,9 @@
 namespace geomirror::storage {
 namespace {
 
-constexpr size_t header_walk_chunk = 16 * 1024;
+// Header walks read this much at a time: enough for a few small batches,
+// little waste before a large one.
+constexpr size_t header_walk_chunk = 4 * 1024;
 
 struct piece {
   std::shared_ptr<segment> seg;
@@ -47,8 +50,59 @@ uint64_t partition_log::read_limit_locked(const segment& seg) const {
   return 0;
 }
 
-result<read_result> partition_log::read(int64_t fetch_offset, int32_t max_bytes,
-                                        bool min_one_batch) const {
+int read_slice::fd() const { return seg->fd(); }
+
+uint64_t read_result::size() const {
+  uint64_t n = 0;
+  for (const auto& s : slices) n += s.length;
+  return n;
+}
+
+result<records::bytes> read_bytes(const read_result& read) {
+  records::bytes out(read.size());
+  size_t at = 0;
+  for (const auto& s : read.slices) {
+    auto n = pread_full(s.fd(), std::span<uint8_t>(out.data() + at, s.length), s.position);
+    if (!n) return io_failure("read", n.error());
+    if (n.value() != s.length) return errc::io_error;
+    at += s.length;
+  }
+  return out;
+}
+
+namespace {
+
+// A scanner over [from, to) of `seg` that honours `may_block`.
+batch_scanner scanner_for(const segment& seg, uint64_t from, uint64_t to, bool may_block) {
+  batch_scanner scan(seg.fd(), from, to, false, header_walk_chunk);
+  if (!may_block) scan.set_no_wait();
+  return scan;
+}
+
+bool would_block(const std::error_code& ec) { return ec == std::errc::operation_would_block; }
+
+}  // namespace
+
+// The end of the last whole batch in [from, end) of `seg`, walking headers
+// from the index entry nearest below `end` (`from` is a batch boundary).
+result<uint64_t> partition_log::whole_batches_end(const std::shared_ptr<segment>& seg, uint64_t from, uint64_t end,
+                                                  bool may_block) const {
+  uint64_t walk_from;
+  {
+    std::lock_guard lock(mutex_);
+    walk_from = std::max(from, seg->batch_position_at_or_before(end));
+  }
+  auto scan = scanner_for(*seg, walk_from, end, may_block);
+  while (true) {
+    auto b = scan.next();
+    if (!b) return b.error();
+    if (!b.value()) break;
+  }
+  return scan.position();
+}
+
+result<read_result> partition_log::read(int64_t fetch_offset, int32_t max_bytes, bool min_one_batch,
+                                        bool may_block) const {
   read_result res;
   std::vector<piece> pieces;
   const uint64_t budget = static_cast<uint64_t>(std::max(max_bytes, 0));
@@ -80,17 +134,20 @@ result<read_result> partition_log::read(int64_t fetch_offset, int32_t max_bytes,
     }
   }
 
+  const auto failed = [&](const std::error_code& ec) -> std::error_code {
+    return would_block(ec) ? make_error_code(errc::would_block) : io_failure(name(), ec);
+  };
   uint64_t remaining = budget;
   for (size_t i = 0; i < pieces.size(); ++i) {
     const piece& p = pieces[i];
     uint64_t pos = p.start;
     uint64_t first_size = 0;  // size of the batch at `pos`, when known
     if (i == 0) {
-      batch_scanner scan(p.seg->fd(), p.start, p.limit, false, header_walk_chunk);
+      auto scan = scanner_for(*p.seg, p.start, p.limit, may_block);
       bool found = false;
       while (true) {
         auto b = scan.next();
-        if (!b) return io_failure(name(), b.error());
+        if (!b) return failed(b.error());
         if (!b.value()) break;
         if (b.value()->header.last_offset() >= fetch_offset) {
           pos = b.value()->position;
@@ -104,36 +161,31 @@ result<read_result> partition_log::read(int64_t fetch_offset, int32_t max_bytes,
     if (pos >= p.limit) continue;
     const uint64_t avail = p.limit - pos;
     uint64_t want = std::min(avail, remaining);
-    if (res.data.empty() && min_one_batch) {
+    if (res.slices.empty() && min_one_batch) {
       if (first_size == 0) {
-        uint8_t head[records::log_overhead];
-        auto n = pread_full(p.seg->fd(), head, pos);
-        if (!n) return io_failure(name(), n.error());
-        if (n.value() != sizeof head) return errc::corrupt;
-        first_size = records::log_overhead +
-                     static_cast<uint32_t>(records::load_be32(head + records::batch_layout::length));
+        auto scan = scanner_for(*p.seg, pos, p.limit, may_block);
+        auto b = scan.next();
+        if (!b) return failed(b.error());
+        if (!b.value()) return errc::corrupt;
+        first_size = b.value()->header.size_bytes();
       }
       want = std::max(want, std::min(first_size, avail));
     }
     if (want == 0) break;
-    const size_t at = res.data.size();
-    res.data.resize(at + want);
-    auto n = pread_full(p.seg->fd(), std::span<uint8_t>(res.data.data() + at, want), pos);
-    if (!n) return io_failure(name(), n.error());
-    // Keep whole batches only.
-    const uint8_t* chunk = res.data.data() + at;
-    const size_t got = n.value();
-    size_t whole = 0;
-    while (whole + records::log_overhead <= got) {
-      const auto len = static_cast<int32_t>(records::load_be32(chunk + whole + records::batch_layout::length));
-      if (len < records::min_batch_length) break;
-      const size_t size = records::log_overhead + static_cast<size_t>(len);
-      if (whole + size > got) break;
-      whole += size;
+    uint64_t end = pos + want;
+    if (end < p.limit) {  // the high watermark is a batch boundary; elsewhere trim to one
+      auto trimmed = whole_batches_end(p.seg, pos, end, may_block);
+      if (!trimmed) return failed(trimmed.error());
+      end = trimmed.value();
     }
-    res.data.resize(at + whole);
-    remaining -= std::min<uint64_t>(remaining, whole);
-    if (whole < want || remaining == 0) break;
+    if (end > pos) res.slices.push_back({p.seg, pos, end - pos});
+    remaining -= std::min<uint64_t>(remaining, end - pos);
+    if (end - pos < want || remaining == 0) break;
+  }
+  if (!may_block) {
+    for (const auto& s : res.slices) {
+      if (!in_page_cache(s.fd(), s.position, s.length)) return errc::would_block;
+    }
   }
   return res;
 }

@@ -191,6 +191,11 @@ uint64_t segment::position_for_offset(int64_t offset) const {
   return e ? static_cast<uint64_t>(e->position) : 0;
 }
 
+uint64_t segment::batch_position_at_or_before(uint64_t position) const {
+  auto e = index_.floor_position(position);
+  return e ? static_cast<uint64_t>(e->position) : 0;
+}
+
 uint64_t segment::position_for_timestamp(int64_t timestamp) const {
   auto e = time_index_.last_below(timestamp);
   if (!e) return 0;

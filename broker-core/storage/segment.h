@@ -102,6 +102,9 @@ class segment {
   // Position of the last indexed batch starting at or before `offset`
   // (0 if none): a safe place to start walking batch headers.
   uint64_t position_for_offset(int64_t offset) const;
+  // Position of the last indexed batch starting at or before byte `position`
+  // (0 if none): a batch boundary to walk headers from.
+  uint64_t batch_position_at_or_before(uint64_t position) const;
   // A position before every batch that could hold a record with timestamp
   // >= `timestamp` (from the time index).
   uint64_t position_for_timestamp(int64_t timestamp) const;

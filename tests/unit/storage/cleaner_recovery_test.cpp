@@ -321,8 +321,8 @@ TEST_F(cleaner_manager_test, the_cleaner_thread_compacts_while_producers_and_con
           failed = true;
           return;
         }
-        if (r.value().data.empty()) break;
-        records::for_each_batch(r.value().data, [&](const records::batch_view& b) {
+        if (data_of(r.value()).empty()) break;
+        records::for_each_batch(data_of(r.value()), [&](const records::batch_view& b) {
           auto recs = records::decode_records(b.data);
           if (!recs) {
             failed = true;

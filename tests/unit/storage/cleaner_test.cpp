@@ -175,7 +175,7 @@ TEST_F(cleaner_test, tombstones_are_kept_for_delete_retention_then_removed) {
   ASSERT_TRUE(log->clean(now).value().cleaned);
   verify(*log);  // tombstones still readable
   // Their batches carry the delete horizon now + delete.retention.ms.
-  auto data = log->read(0, 1 << 20, true).value().data;
+  auto data = data_of(log->read(0, 1 << 20, true).value());
   int with_tombstones = 0;
   records::for_each_batch(data, [&](const records::batch_view& b) {
     bool tomb = false;
@@ -298,7 +298,7 @@ TEST_F(cleaner_test, compressed_batches_are_rewritten_with_their_codec) {
     EXPECT_TRUE(st.value().cleaned);
     EXPECT_GT(st.value().records_removed, 0u);
     verify(*log);
-    auto data = log->read(0, 1 << 22, true).value().data;
+    auto data = data_of(log->read(0, 1 << 22, true).value());
     size_t batches = 0;
     records::for_each_batch(data, [&](const records::batch_view& b) {
       ++batches;
@@ -325,7 +325,7 @@ TEST_F(cleaner_test, a_producers_last_batch_stays_as_an_empty_batch) {
   verify(*log);
 
   std::vector<records::batch_header> headers;
-  records::for_each_batch(log->read(0, 1 << 20, true).value().data,
+  records::for_each_batch(data_of(log->read(0, 1 << 20, true).value()),
                           [&](const records::batch_view& b) {
                             EXPECT_TRUE(records::validate_batch(b.data));
                             headers.push_back(b.header);

@@ -62,7 +62,7 @@ TEST(durability, strict_high_watermark_waits_for_the_flusher) {
   EXPECT_EQ(log->durable_offset(), 0);
   auto r = log->read(0, 1 << 20, true);
   ASSERT_TRUE(r);
-  EXPECT_TRUE(r.value().data.empty());
+  EXPECT_TRUE(data_of(r.value()).empty());
   EXPECT_TRUE(fired.empty());
   EXPECT_FALSE(hw_woke);
 

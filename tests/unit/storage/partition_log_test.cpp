@@ -11,7 +11,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace geomirror::storage::test {
 namespace {
@@ -38,7 +42,7 @@ TEST_F(partition_log_test, new_log_is_empty) {
   EXPECT_TRUE(std::filesystem::exists(dir_.path() / "orders-0" / "00000000000000000000.log"));
   auto r = log->read(0, 1024, true);
   ASSERT_TRUE(r);
-  EXPECT_TRUE(r.value().data.empty());
+  EXPECT_TRUE(data_of(r.value()).empty());
   EXPECT_EQ(log->read(1, 1024, true).error(), make_error_code(errc::offset_out_of_range));
 }
 
@@ -102,7 +106,7 @@ TEST_F(partition_log_test, index_lookup_finds_the_batch_for_every_offset) {
   for (int64_t o = 0; o < value; ++o) {
     auto r = log->read(o, 1, true);
     ASSERT_TRUE(r);
-    auto spans = batches_in(r.value().data);
+    auto spans = batches_in(data_of(r.value()));
     ASSERT_EQ(spans.size(), 1u) << "offset " << o;
     EXPECT_LE(spans[0].base, o);
     EXPECT_GE(spans[0].last, o);
@@ -121,33 +125,33 @@ TEST_F(partition_log_test, read_limits) {
   // max_bytes trims to whole batches.
   auto r = log->read(0, static_cast<int32_t>(one * 2 + one / 2), true);
   ASSERT_TRUE(r);
-  EXPECT_EQ(r.value().data.size(), one * 2);
-  EXPECT_EQ(batches_in(r.value().data).size(), 2u);
+  EXPECT_EQ(data_of(r.value()).size(), one * 2);
+  EXPECT_EQ(batches_in(data_of(r.value())).size(), 2u);
   EXPECT_EQ(r.value().high_watermark, 20);
   EXPECT_EQ(r.value().log_end_offset, 20);
   EXPECT_EQ(r.value().log_start_offset, 0);
   // Exactly two batches.
   r = log->read(0, static_cast<int32_t>(one * 2), true);
-  EXPECT_EQ(r.value().data.size(), one * 2);
+  EXPECT_EQ(data_of(r.value()).size(), one * 2);
   // First batch larger than max_bytes: whole with min_one_batch, else nothing.
   r = log->read(4, 10, true);
   ASSERT_TRUE(r);
-  ASSERT_EQ(batches_in(r.value().data).size(), 1u);
-  EXPECT_EQ(batches_in(r.value().data)[0].base, 4);
+  ASSERT_EQ(batches_in(data_of(r.value())).size(), 1u);
+  EXPECT_EQ(batches_in(data_of(r.value()))[0].base, 4);
   r = log->read(4, 10, false);
   ASSERT_TRUE(r);
-  EXPECT_TRUE(r.value().data.empty());
+  EXPECT_TRUE(data_of(r.value()).empty());
   r = log->read(4, 0, true);
-  EXPECT_EQ(batches_in(r.value().data).size(), 1u);
+  EXPECT_EQ(batches_in(data_of(r.value())).size(), 1u);
   // Offset in the middle of a batch returns that whole batch.
   r = log->read(5, 1'000'000, true);
   ASSERT_TRUE(r);
-  EXPECT_EQ(batches_in(r.value().data).front().base, 4);
-  EXPECT_EQ(batches_in(r.value().data).back().last, 19);
+  EXPECT_EQ(batches_in(data_of(r.value())).front().base, 4);
+  EXPECT_EQ(batches_in(data_of(r.value())).back().last, 19);
   // At the high watermark: empty, no error. Past the end: out of range.
   r = log->read(20, 1000, true);
   ASSERT_TRUE(r);
-  EXPECT_TRUE(r.value().data.empty());
+  EXPECT_TRUE(data_of(r.value()).empty());
   EXPECT_EQ(log->read(21, 1000, true).error(), make_error_code(errc::offset_out_of_range));
   EXPECT_EQ(log->read(-1, 1000, true).error(), make_error_code(errc::offset_out_of_range));
 }
@@ -158,17 +162,62 @@ TEST_F(partition_log_test, reads_continue_into_following_segments) {
   ASSERT_GT(log->segment_count(), 4u);
   auto r = log->read(0, 1 << 20, false);
   ASSERT_TRUE(r);
-  auto spans = batches_in(r.value().data);
+  auto spans = batches_in(data_of(r.value()));
   ASSERT_EQ(spans.size(), 20u);
   for (size_t i = 0; i < spans.size(); ++i) EXPECT_EQ(spans[i].base, static_cast<int64_t>(i * 3));
   // A budget ending inside the second segment stops at a batch boundary.
   r = log->read(7, 900, false);
   ASSERT_TRUE(r);
-  spans = batches_in(r.value().data);
+  spans = batches_in(data_of(r.value()));
   ASSERT_FALSE(spans.empty());
   EXPECT_EQ(spans.front().base, 6);
-  EXPECT_LE(r.value().data.size(), 900u);
+  EXPECT_LE(data_of(r.value()).size(), 900u);
   for (size_t i = 1; i < spans.size(); ++i) EXPECT_EQ(spans[i].base, spans[i - 1].last + 1);
+}
+
+// The budget trimming must find batch boundaries through the index even when
+// a read ends many index entries after its start.
+TEST_F(partition_log_test, trims_to_whole_batches_at_any_budget) {
+  log_config config = small_segments(1 << 20);
+  config.index_interval_bytes = 256;
+  auto log = open(config);
+  std::vector<uint64_t> ends{0};  // batch end positions
+  for (int i = 0; i < 200; ++i) {
+    auto batch = make_batch(1 + i % 3, i, i, compression_codec::none, 10 + (i * 37) % 300);
+    ends.push_back(ends.back() + batch.size());
+    append_durable(*log, batch);
+  }
+  for (int32_t budget = 1; budget < static_cast<int32_t>(ends.back()); budget += 97) {
+    auto r = log->read(0, budget, false);
+    ASSERT_TRUE(r);
+    const uint64_t size = r.value().size();
+    auto expected = *std::prev(std::upper_bound(ends.begin(), ends.end(), static_cast<uint64_t>(budget)));
+    EXPECT_EQ(size, expected) << "budget " << budget;
+  }
+}
+
+// A read told not to wait for the disk refuses data the page cache lost, and
+// reads it when allowed to block.
+TEST_F(partition_log_test, no_wait_reads_refuse_cold_data) {
+  auto log = open(small_segments(64 * 1024));
+  for (int i = 0; i < 40; ++i) append_durable(*log, make_batch(10, i, i * 10, compression_codec::none, 200));
+  auto hot = log->read(0, 1 << 20, false, false);
+  ASSERT_TRUE(hot) << hot.error().message();
+  const auto want = data_of(hot.value());
+  ASSERT_GT(want.size(), 64u * 1024);
+  for (const auto& entry : std::filesystem::directory_iterator(dir_.path() / "orders-0")) {
+    if (entry.path().extension() != ".log") continue;
+    int fd = ::open(entry.path().c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    ::close(fd);
+  }
+  auto cold = log->read(0, 1 << 20, false, false);
+  ASSERT_FALSE(cold);
+  EXPECT_EQ(cold.error(), make_error_code(errc::would_block));
+  auto blocking = log->read(0, 1 << 20, false, true);
+  ASSERT_TRUE(blocking);
+  EXPECT_EQ(data_of(blocking.value()), want);
 }
 
 TEST_F(partition_log_test, append_rejects_non_batches_and_rewrites_header_only) {
@@ -189,7 +238,7 @@ TEST_F(partition_log_test, append_rejects_non_batches_and_rewrites_header_only) 
   auto r = log->read(2, 1 << 20, true);
   ASSERT_TRUE(r);
   // Identical except base offset (0 -> 2) and leader epoch (-1 -> 0); CRC intact.
-  auto stored = r.value().data;
+  auto stored = data_of(r.value());
   ASSERT_EQ(stored.size(), batch.size());
   EXPECT_TRUE(std::equal(stored.begin() + 16, stored.end(), batch.begin() + 16));
   auto h = records::validate_batch(stored);

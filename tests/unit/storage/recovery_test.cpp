@@ -196,7 +196,7 @@ TEST_F(recovery_test, missing_or_garbage_indexes_are_rebuilt) {
   for (int64_t o = 0; o < 80; ++o) {
     auto r = log->read(o, 1, true);
     ASSERT_TRUE(r);
-    auto spans = batches_in(r.value().data);
+    auto spans = batches_in(data_of(r.value()));
     ASSERT_EQ(spans.size(), 1u);
     EXPECT_LE(spans[0].base, o);
     EXPECT_GE(spans[0].last, o);
@@ -273,7 +273,7 @@ TEST_F(recovery_test, log_start_offset_persists_across_reopen) {
     EXPECT_EQ(log->read(6, 100, true).error(), make_error_code(errc::offset_out_of_range));
     auto r = log->read(7, 1 << 20, true);
     ASSERT_TRUE(r);
-    EXPECT_EQ(batches_in(r.value().data).front().base, 6);  // the batch holding 7
+    EXPECT_EQ(batches_in(data_of(r.value())).front().base, 6);  // the batch holding 7
     log->close();
   }
   EXPECT_TRUE(fs::exists(pdir() / "log-start-offset"));

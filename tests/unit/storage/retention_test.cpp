@@ -73,7 +73,7 @@ TEST_F(retention_test, expired_active_segment_is_rolled_then_deleted) {
   EXPECT_FALSE(fs::exists(pdir() / "00000000000000000000.log"));
   auto r = log->read(6, 100, true);
   ASSERT_TRUE(r);
-  EXPECT_TRUE(r.value().data.empty());
+  EXPECT_TRUE(data_of(r.value()).empty());
   auto info = append_durable(*log, make_batch(1, 60'000));
   EXPECT_EQ(info.base_offset, 6);
   EXPECT_EQ(info.log_start_offset, 6);

@@ -45,15 +45,21 @@ append_info append_durable(partition_log& log, records::bytes batch, int64_t now
   return info.value();
 }
 
+records::bytes data_of(const read_result& read) {
+  auto bytes = read_bytes(read);
+  EXPECT_TRUE(bytes) << bytes.error().message();
+  return bytes ? std::move(bytes).value() : records::bytes{};
+}
+
 std::vector<records::record> read_all(const partition_log& log, int64_t from, int32_t max_bytes) {
   std::vector<records::record> out;
   int64_t next = from < 0 ? log.log_start_offset() : from;
   while (true) {
     auto r = log.read(next, max_bytes, true);
     EXPECT_TRUE(r) << r.error().message();
-    if (!r || r.value().data.empty()) break;
+    if (!r || data_of(r.value()).empty()) break;
     int64_t last = next;
-    records::for_each_batch(r.value().data, [&](const records::batch_view& b) {
+    records::for_each_batch(data_of(r.value()), [&](const records::batch_view& b) {
       EXPECT_TRUE(records::validate_batch(b.data)) << "batch at " << b.header.base_offset;
       auto recs = records::decode_records(b.data);
       EXPECT_TRUE(recs);

@@ -43,6 +43,10 @@ append_info append_durable(partition_log& log, records::bytes batch, int64_t now
 std::vector<records::record> read_all(const partition_log& log, int64_t from = -1,
                                       int32_t max_bytes = 64 * 1024);
 
+// The bytes a read() located (its slices, read back); fails the test on an
+// I/O error.
+records::bytes data_of(const read_result& read);
+
 // Just the batches (base, last offset) returned by one read.
 struct batch_span {
   int64_t base;
