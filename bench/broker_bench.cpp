@@ -1,6 +1,9 @@
 // Produce/consume throughput of one geomirror broker core, measured with
 // librdkafka: 1 KiB records (by default), acks=-1, N partitions. Prints MB/s,
-// records/s and produce latency percentiles (human text, or --json).
+// records/s and produce latency percentiles (human text, or --json). Then a
+// catch-up read of everything with plain Fetch v11 requests whose records are
+// not parsed: the rate the broker serves at, which librdkafka's per-message
+// work hides (it caps a consumer thread at about 0.5 M records/s).
 //
 //   broker_bench [--partitions 12] [--records 200000] [--record-size 1024]
 //                [--acks -1] [--bootstrap HOST:PORT] [--json]
@@ -8,7 +11,11 @@
 // data dir under $GEOMIRROR_BENCH_DIR or /tmp).
 
 #include "bench/bench_broker.h"
+#include "broker-core/protocol/messages/fetch_request.h"
+#include "broker-core/protocol/messages/fetch_response.h"
+#include "broker-core/records/record_batch.h"
 #include "tests/support/broker_process.h"
+#include "tests/support/raw_client.h"
 #include "tests/support/rdkafka_conf.h"
 
 #include <librdkafka/rdkafkacpp.h>
@@ -89,6 +96,48 @@ double percentile(std::vector<int64_t>& v, double p) {
   return static_cast<double>(v[k]) / 1000.0;
 }
 
+// Reads every partition of `topic` from offset 0 to its high watermark with
+// Fetch v11 (50 MB responses, 8 MB per partition); returns (bytes, seconds).
+std::pair<uint64_t, double> raw_catch_up(const std::string& bootstrap, const std::string& topic, int partitions) {
+  using namespace geomirror::protocol;
+  const auto port = static_cast<uint16_t>(std::stoi(bootstrap.substr(bootstrap.rfind(':') + 1)));
+  geomirror::testing::raw_client c(port);
+  std::vector<int64_t> next(static_cast<size_t>(partitions), 0);
+  std::vector<int64_t> end(static_cast<size_t>(partitions), -1);
+  uint64_t bytes = 0;
+  const auto start = clock_type::now();
+  while (true) {
+    fetch_request req;
+    req.replica_id = -1;
+    req.max_wait_ms = 0;
+    req.max_bytes = 50 << 20;
+    fetch_request::fetch_topic t;
+    t.topic = topic;
+    for (int p = 0; p < partitions; ++p) {
+      if (end[static_cast<size_t>(p)] >= 0 && next[static_cast<size_t>(p)] >= end[static_cast<size_t>(p)]) continue;
+      fetch_request::fetch_partition fp;
+      fp.partition = p;
+      fp.fetch_offset = next[static_cast<size_t>(p)];
+      fp.partition_max_bytes = 8 << 20;
+      t.partitions.push_back(fp);
+    }
+    if (t.partitions.empty()) break;
+    req.topics.push_back(std::move(t));
+    auto resp = c.call<fetch_response>(req, 11);
+    for (const auto& part : resp.responses.at(0).partitions) {
+      if (part.error_code != 0) throw std::runtime_error("raw fetch error " + std::to_string(part.error_code));
+      const auto& data = part.records->owned();
+      bytes += data.size();
+      end[static_cast<size_t>(part.partition_index)] = part.high_watermark;
+      geomirror::records::for_each_batch(data, [&](const geomirror::records::batch_view& b) {
+        next[static_cast<size_t>(part.partition_index)] = b.header.next_offset();
+        return true;
+      });
+    }
+  }
+  return {bytes, std::chrono::duration<double>(clock_type::now() - start).count()};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -135,6 +184,8 @@ int main(int argc, char** argv) {
   consumer->close();
   consumer.reset();
   producer.reset();
+  const auto [raw_bytes, raw_s] = raw_catch_up(o.bootstrap, topic, o.partitions);
+  const double raw_mb_s = static_cast<double>(raw_bytes) / 1e6 / raw_s;
 
   double mb = static_cast<double>(o.records) * static_cast<double>(o.record_size) / 1e6;
   double p50 = percentile(recorder.latencies_us, 50), p99 = percentile(recorder.latencies_us, 99),
@@ -143,10 +194,11 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"partitions\":%d,\"records\":%lld,\"record_size\":%zu,\"acks\":\"%s\",\"failed\":%lld,"
         "\"produce_mb_s\":%.1f,\"produce_records_s\":%.0f,\"produce_latency_ms\":{\"p50\":%.2f,\"p99\":%.2f,"
-        "\"p999\":%.2f},\"consumed\":%lld,\"consume_mb_s\":%.1f,\"consume_records_s\":%.0f}\n",
+        "\"p999\":%.2f},\"consumed\":%lld,\"consume_mb_s\":%.1f,\"consume_records_s\":%.0f,"
+        "\"catch_up_fetch_mb_s\":%.1f}\n",
         o.partitions, static_cast<long long>(o.records), o.record_size, o.acks.c_str(),
         static_cast<long long>(recorder.failed), mb / produce_s, static_cast<double>(o.records) / produce_s, p50, p99,
-        p999, static_cast<long long>(consumed), mb / consume_s, static_cast<double>(consumed) / consume_s);
+        p999, static_cast<long long>(consumed), mb / consume_s, static_cast<double>(consumed) / consume_s, raw_mb_s);
   } else {
     std::printf("partitions=%d records=%lld record_size=%zu acks=%s\n", o.partitions,
                 static_cast<long long>(o.records), o.record_size, o.acks.c_str());
@@ -155,6 +207,8 @@ int main(int argc, char** argv) {
                 static_cast<long long>(recorder.failed));
     std::printf("  consume: %8.1f MB/s %10.0f records/s  (%lld records)\n", mb / consume_s,
                 static_cast<double>(consumed) / consume_s, static_cast<long long>(consumed));
+    std::printf("  catch-up Fetch (records not parsed): %8.1f MB/s  (%.0f MB)\n", raw_mb_s,
+                static_cast<double>(raw_bytes) / 1e6);
   }
   if (broker) broker->stop();
   return recorder.failed == 0 && consumed == o.records ? 0 : 1;
