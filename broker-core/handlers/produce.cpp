@@ -25,7 +25,7 @@ using protocol::error_code;
 using protocol::wire;
 using partition_response = protocol::produce_response::partition_produce_response;
 
-int64_t now_ms() {
+int64_t wall_clock_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
@@ -117,50 +117,121 @@ partition_outcome check_size(const protocol::bytes& records, const metadata::top
                       topic.log.max_message_bytes, topic.name)};
 }
 
-// Collects the durability acknowledgements of an acks=-1 request and answers
-// once all have arrived or the request timeout expired.
-class durable_wait : public std::enable_shared_from_this<durable_wait> {
+// One Produce request in flight: appends complete at once or, when a
+// partition rolls its segment, from a storage thread; then the request is
+// answered per acks -- for acks=-1 once every partition's last record is
+// durable or the request timeout expired.
+class produce_operation : public std::enable_shared_from_this<produce_operation> {
  public:
-  durable_wait(protocol::produce_response response, request_context ctx, responder r)
-      : response_(std::move(response)), ctx_(std::move(ctx)), r_(std::move(r)) {}
+  produce_operation(request_context ctx, responder r, int16_t acks, int32_t timeout_ms)
+      : ctx_(std::move(ctx)), r_(std::move(r)), acks_(acks), timeout_ms_(timeout_ms) {}
 
-  void add(size_t topic_index, size_t partition_index) { waits_.push_back({topic_index, partition_index, false}); }
+  protocol::produce_response& response() { return response_; }
 
-  void start(const std::vector<std::shared_ptr<storage::partition_log>>& logs, const std::vector<int64_t>& offsets,
-             int32_t timeout_ms) {
-    remaining_ = waits_.size();
-    if (remaining_ == 0) {
-      finish();
-      return;
+  // Records a partition's failure before anything was appended.
+  void failed(size_t t, size_t p, const partition_outcome& outcome) {
+    std::lock_guard lock(mu_);
+    fail_locked(t, p, outcome);
+  }
+
+  void append(size_t t, size_t p, std::shared_ptr<storage::partition_log> log, records::bytes batch, int64_t now) {
+    {
+      std::lock_guard lock(mu_);
+      ++appending_;
     }
     auto self = shared_from_this();
-    timeout_ = ctx_.services.timers.after(std::chrono::milliseconds(std::max(timeout_ms, 0)), [self] { self->expire(); });
-    for (size_t i = 0; i < waits_.size(); ++i) {
-      logs[i]->when_durable(offsets[i], [self, i](std::error_code ec) { self->done(i, ec); });
-    }
+    log->append(std::move(batch), now, [self, t, p, log](result<storage::append_info> appended) {
+      self->appended(t, p, log, std::move(appended));
+    });
+  }
+
+  // Every partition has been handed over: answer once the appends are done.
+  void submitted() {
+    std::unique_lock lock(mu_);
+    submitted_ = true;
+    if (appending_ == 0) finish(lock);
   }
 
  private:
   struct wait {
     size_t topic;
     size_t partition;
-    bool done;
+    std::shared_ptr<storage::partition_log> log;
+    int64_t offset;
+    bool done = false;
   };
 
-  void done(size_t i, std::error_code ec) {
+  partition_response& out(size_t t, size_t p) { return response_.responses[t].partition_responses[p]; }
+
+  void fail_locked(size_t t, size_t p, const partition_outcome& outcome) {
+    out(t, p).error_code = wire(outcome.code);
+    out(t, p).error_message = outcome.message;
+    if (first_error_.empty()) {
+      first_error_ = fmt::format("{}-{}: {}", response_.responses[t].name, out(t, p).index, outcome.message);
+    }
+  }
+
+  void appended(size_t t, size_t p, std::shared_ptr<storage::partition_log> log,
+                result<storage::append_info> appended) {
+    std::unique_lock lock(mu_);
+    if (!appended) {
+      fail_locked(t, p, {to_wire(appended.error()), fmt::format("Append failed: {}", appended.error().message())});
+    } else {
+      auto& o = out(t, p);
+      o.base_offset = appended.value().base_offset;
+      o.log_append_time_ms = appended.value().log_append_time_ms;
+      o.log_start_offset = appended.value().log_start_offset;
+      if (acks_ == -1) waits_.push_back({t, p, std::move(log), appended.value().last_offset});
+    }
+    if (--appending_ == 0 && submitted_) finish(lock);
+  }
+
+  void finish(std::unique_lock<std::mutex>& lock) {
+    if (acks_ == 0) {
+      // Kafka closes the connection of an acks=0 producer whose write failed:
+      // it is the only signal such a producer gets.
+      const std::string error = first_error_;
+      lock.unlock();
+      if (!error.empty()) {
+        r_.close(fmt::format("acks=0 produce failed ({})", error));
+      } else {
+        r_.respond(std::nullopt);
+      }
+      return;
+    }
+    if (waits_.empty()) {
+      answered_ = true;
+      lock.unlock();
+      r_.respond(ctx_.encode(response_));
+      return;
+    }
+    remaining_ = waits_.size();
+    auto self = shared_from_this();
+    timeout_ = ctx_.services.timers.after(std::chrono::milliseconds(std::max(timeout_ms_, 0)),
+                                          [self] { self->expire(); });
+    // when_durable may call back at once: register without the lock.
+    std::vector<std::pair<std::shared_ptr<storage::partition_log>, int64_t>> targets;
+    for (const auto& w : waits_) targets.emplace_back(w.log, w.offset);
+    lock.unlock();
+    for (size_t i = 0; i < targets.size(); ++i) {
+      targets[i].first->when_durable(targets[i].second, [self, i](std::error_code ec) { self->durable(i, ec); });
+    }
+  }
+
+  void durable(size_t i, std::error_code ec) {
     std::unique_lock lock(mu_);
     if (answered_) return;
     waits_[i].done = true;
     if (ec) {
-      auto& p = response_.responses[waits_[i].topic].partition_responses[waits_[i].partition];
-      p.error_code = wire(to_wire(ec));
-      p.error_message = fmt::format("Write could not be made durable: {}", ec.message());
+      auto& o = out(waits_[i].topic, waits_[i].partition);
+      o.error_code = wire(to_wire(ec));
+      o.error_message = fmt::format("Write could not be made durable: {}", ec.message());
     }
     if (--remaining_ > 0) return;
     answered_ = true;
     lock.unlock();
     if (timeout_) timeout_->cancel();
-    finish();
+    r_.respond(ctx_.encode(response_));
   }
 
   void expire() {
@@ -169,20 +240,23 @@ class durable_wait : public std::enable_shared_from_this<durable_wait> {
     answered_ = true;
     for (const auto& w : waits_) {
       if (w.done) continue;
-      auto& p = response_.responses[w.topic].partition_responses[w.partition];
-      p.error_code = wire(error_code::request_timed_out);
-      p.error_message = "The write was not durable within the request timeout";
+      auto& o = out(w.topic, w.partition);
+      o.error_code = wire(error_code::request_timed_out);
+      o.error_message = "The write was not durable within the request timeout";
     }
     lock.unlock();
-    finish();
+    r_.respond(ctx_.encode(response_));
   }
 
-  void finish() { r_.respond(ctx_.encode(response_)); }
-
   std::mutex mu_;
-  protocol::produce_response response_;
   request_context ctx_;
   responder r_;
+  const int16_t acks_;
+  const int32_t timeout_ms_;
+  protocol::produce_response response_;
+  std::string first_error_;
+  size_t appending_ = 0;
+  bool submitted_ = false;
   std::vector<wait> waits_;
   size_t remaining_ = 0;
   bool answered_ = false;
@@ -195,22 +269,24 @@ void handle_produce(const request_context& ctx, responder r) {
   auto request = ctx.decode<protocol::produce_request>();
   const int16_t acks = request.acks;
   const bool valid_acks = acks == 0 || acks == 1 || acks == -1;
-
-  protocol::produce_response response;
-  std::vector<std::pair<size_t, size_t>> durable_positions;
-  std::vector<std::shared_ptr<storage::partition_log>> durable_logs;
-  std::vector<int64_t> durable_offsets;
-  std::string first_error;
-  const int64_t now = now_ms();
-
-  for (auto& topic_data : request.topic_data) {
+  const int64_t now = wall_clock_ms();
+  auto op = std::make_shared<produce_operation>(ctx, std::move(r), acks, request.timeout_ms);
+  auto& response = op->response();
+  // The response's shape first: appends may complete on other threads.
+  for (const auto& topic_data : request.topic_data) {
     auto& topic_out = response.responses.emplace_back();
     topic_out.name = topic_data.name;
-    auto topic = ctx.services.topics.find(topic_data.name);
-    for (auto& partition_data : topic_data.partition_data) {
+    for (const auto& partition_data : topic_data.partition_data) {
       auto& out = topic_out.partition_responses.emplace_back();
       out.index = partition_data.index;
       out.base_offset = -1;
+    }
+  }
+  for (size_t t = 0; t < request.topic_data.size(); ++t) {
+    auto& topic_data = request.topic_data[t];
+    auto topic = ctx.services.topics.find(topic_data.name);
+    for (size_t p = 0; p < topic_data.partition_data.size(); ++p) {
+      auto& partition_data = topic_data.partition_data[p];
       partition_outcome outcome;
       std::shared_ptr<storage::partition_log> log = topic ? topic->partition(partition_data.index) : nullptr;
       if (!valid_acks) {
@@ -226,47 +302,13 @@ void handle_produce(const request_context& ctx, responder r) {
                    fmt::format("min.insync.replicas of topic {} is {} but a region's broker is its only replica",
                                topic->name, topic->min_insync_replicas)};
       } else {
-        auto appended = log->append(std::span<uint8_t>(partition_data.records->owned()), now);
-        if (!appended) {
-          outcome = {to_wire(appended.error()), fmt::format("Append failed: {}", appended.error().message())};
-        } else {
-          out.base_offset = appended.value().base_offset;
-          out.log_append_time_ms = appended.value().log_append_time_ms;
-          out.log_start_offset = appended.value().log_start_offset;
-          if (acks == -1) {
-            durable_positions.emplace_back(response.responses.size() - 1, topic_out.partition_responses.size() - 1);
-            durable_logs.push_back(log);
-            durable_offsets.push_back(appended.value().last_offset);
-          }
-        }
+        op->append(t, p, std::move(log), std::move(partition_data.records->owned()), now);
+        continue;
       }
-      if (outcome.code != error_code::none) {
-        out.error_code = wire(outcome.code);
-        out.error_message = outcome.message;
-        if (first_error.empty()) {
-          first_error = fmt::format("{}-{}: {}", topic_data.name, partition_data.index, outcome.message);
-        }
-      }
+      op->failed(t, p, outcome);
     }
   }
-
-  if (acks == 0) {
-    // Kafka closes the connection of an acks=0 producer whose write failed:
-    // it is the only signal such a producer gets.
-    if (!first_error.empty()) {
-      r.close(fmt::format("acks=0 produce failed ({})", first_error));
-    } else {
-      r.respond(std::nullopt);
-    }
-    return;
-  }
-  if (acks == 1 || durable_logs.empty()) {
-    r.respond(ctx.encode(response));
-    return;
-  }
-  auto wait = std::make_shared<durable_wait>(std::move(response), ctx, std::move(r));
-  for (const auto& [t, p] : durable_positions) wait->add(t, p);
-  wait->start(durable_logs, durable_offsets, request.timeout_ms);
+  op->submitted();
 }
 
 }  // namespace geomirror::handlers

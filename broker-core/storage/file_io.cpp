@@ -76,6 +76,13 @@ result<size_t> pread_nowait(int fd, std::span<uint8_t> out, uint64_t offset) {
   return done;
 }
 
+void remove_files_quietly(const std::vector<std::filesystem::path>& paths) {
+  for (const auto& path : paths) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+}
+
 result<uint64_t> file_size(int fd) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return last_error();

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <span>
+#include <vector>
 
 namespace geomirror::storage {
 
@@ -62,6 +63,10 @@ result<void> sync_dir(const std::filesystem::path& dir);
 result<int64_t> modified_ms(int fd);
 // Sets the file's modification time (futimens; access time left alone).
 result<void> set_modified_ms(int fd, int64_t ms);
+
+// Removes each file, ignoring failures (files already gone, say): for
+// leftovers whose removal nothing depends on.
+void remove_files_quietly(const std::vector<std::filesystem::path>& paths);
 
 // Replaces `path` atomically and durably with `data`: writes `path`.tmp,
 // fdatasyncs it, renames it over `path`, fsyncs the directory.

@@ -34,6 +34,8 @@ class flusher {
   void schedule(std::shared_ptr<flushable> target) {
     pool_.post([target = std::move(target)] { target->run_flush(); });
   }
+  // Other storage work that must not run on a network thread (segment rolls).
+  void post(std::function<void()> job) { pool_.post(std::move(job)); }
   void stop() { pool_.stop(); }
   size_t thread_count() const { return pool_.thread_count(); }
 

@@ -21,11 +21,14 @@
 
 #include "broker-core/records/record_batch.h"
 #include "broker-core/storage/errc.h"
+#include "broker-core/storage/file_io.h"
+#include "broker-core/storage/file_names.h"
 #include "broker-core/storage/logger.h"
 #include "broker-core/storage/partition_log_internal.h"
 #include "broker-core/storage/segment.h"
 
 #include <filesystem>
+#include <future>
 
 namespace geomirror::storage {
 
@@ -51,108 +54,264 @@ bool partition_log::should_roll_locked(const records::batch_header& h, uint64_t 
   return seg.rolling_base_ms() >= 0 && now_ms - seg.rolling_base_ms() >= config_.roll_ms();
 }
 
-result<void> partition_log::roll_locked(int64_t now_ms, pending_callbacks& out) {
-  std::shared_ptr<segment> old = segments_.back();
-  {
-    std::lock_guard lock(mutex_);
-    old->finish_time_index();
-  }
-  sync_count_.fetch_add(1, std::memory_order_relaxed);
-  if (auto r = old->seal(); !r) {
-    std::lock_guard lock(mutex_);
-    fail_locked(r.error(), "segment seal (fdatasync) at roll", out);
-    return errc::io_error;
-  }
-  auto created = segment::create(dir_, log_end_offset_);
+result<std::shared_ptr<segment>> partition_log::create_segment(int64_t base) {
+  auto created = segment::create(dir_, base, false);
   if (!created) {
-    std::lock_guard lock(mutex_);
-    fail_locked(created.error(), "segment creation at roll", out);
-    return errc::io_error;
+    storage_log().error("{}: cannot create segment {}: {}", name(), segment_stem(base), created.error().message());
   }
-  {
-    std::lock_guard lock(mutex_);
-    segments_.push_back(std::move(created.value()));
-    // The sealed segment is synced, and every older one was sealed before it.
-    advance_durable_locked(old, old->next_offset(), old->size(), out);
-  }
-  // Everything below the new base is durable: snapshot the producer state
-  // there (Kafka does the same on roll), so open() replays at most the tail.
-  write_producer_snapshot_locked();
-  storage_log().debug("{}: rolled segment at offset {} (previous {} bytes, now_ms {})", name(),
-                      log_end_offset_, old->size(), now_ms);
-  return outcome::success();
+  return created;
 }
 
-result<append_info> partition_log::append(std::span<uint8_t> batch, int64_t now_ms) {
-  auto parsed = records::parse_batch_header(batch);
-  if (!parsed || parsed.value().size_bytes() != batch.size()) return errc::invalid_batch;
-  records::batch_header h = parsed.value();
-  const bool log_append_time = log_append_time_.load(std::memory_order_relaxed);
-  if (log_append_time) {
-    // Outside the lock: the CRC recomputation is the only per-byte work.
-    records::set_log_append_time(batch, now_ms);
-    h.attributes |= records::batch_attributes::timestamp_type;
-    h.max_timestamp = now_ms;
+partition_log::pending_seal partition_log::switch_segment_locked(std::shared_ptr<segment> next) {
+  pending_seal seal;
+  seal.old = segments_.back();
+  {
+    std::lock_guard lock(mutex_);
+    seal.old->finish_time_index();
+    seal.end_offset = seal.old->next_offset();
+    seal.end_position = seal.old->size();
+    segments_.push_back(std::move(next));
+    ++seals_pending_;
   }
-  const bool idempotent = producer_state_table::tracks(h);
+  // The producer state as of the new base; written with the seal, once
+  // everything below it is durable (Kafka snapshots on roll too).
+  seal.snapshot_offset = log_end_offset_;
+  if (snapshot_offsets_.count(seal.snapshot_offset) == 0) seal.snapshot = producers_.encode_snapshot(log_end_offset_);
+  storage_log().debug("{}: rolled segment at offset {} (previous {} bytes)", name(), log_end_offset_,
+                      seal.end_position);
+  return seal;
+}
+
+void partition_log::complete_seal(pending_seal seal) {
   pending_callbacks out;
+  std::vector<std::filesystem::path> unlink;
+  sync_count_.fetch_add(1, std::memory_order_relaxed);
+  auto sealed = seal.old->seal();
+  const char* what = "segment seal (fdatasync) at roll";
+  if (sealed) {
+    // The new segment's name, before any of its data counts as durable.
+    sealed = sync_dir(dir_);
+    what = "directory fsync at roll";
+  }
+  bool snapshot_ok = false;
+  if (sealed && !seal.snapshot.empty()) {
+    const auto path = producer_snapshot_path(dir_, seal.snapshot_offset);
+    if (auto r = write_file_atomic(path, seal.snapshot); r) {
+      snapshot_ok = true;
+    } else {
+      // Not fatal: open() falls back to an older snapshot and a longer replay.
+      storage_log().warn("{}: cannot write producer snapshot {}: {}", name(), path.filename().string(),
+                         r.error().message());
+    }
+  }
   bool schedule = false;
-  auto res = [&]() -> result<append_info> {
+  {
     std::lock_guard alock(append_mutex_);
-    if (closed_) return errc::closed;
-    if (failed_) return errc::log_failed;
-    if (idempotent) {
-      auto verdict = producers_.check(h);
-      if (!verdict) return verdict.error();
-      if (const auto& original = verdict.value()) {
-        storage_log().debug("{}: duplicate batch of producer {} epoch {} sequences {}..{}, "
-                            "answered with offsets {}..{}",
-                            name(), h.producer_id, h.producer_epoch, original->first_sequence,
-                            original->last_sequence, original->first_offset, original->last_offset);
+    if (snapshot_ok) snapshot_written_locked(seal.snapshot_offset, unlink);
+    std::lock_guard lock(mutex_);
+    --seals_pending_;
+    if (!sealed) {
+      fail_locked(sealed.error(), what, out);
+    } else if (seals_pending_ == 0 && segments_.size() >= 2) {
+      // Every segment before the active one is sealed now (rolls outside the
+      // append path may have sealed a later one first).
+      const auto& last_sealed = segments_[segments_.size() - 2];
+      advance_durable_locked(last_sealed, last_sealed->next_offset(), last_sealed->size(), out);
+    }
+    schedule = sync_wanted_locked() && try_schedule_locked();
+  }
+  remove_files_quietly(unlink);
+  if (schedule) flusher_.schedule(shared_from_this());
+}
+
+void partition_log::run_roll() {
+  pending_callbacks out;
+  std::vector<std::pair<append_callback, result<append_info>>> answered;
+  std::optional<pending_seal> seal;
+  bool schedule = false;
+  bool again = false;
+  int64_t base;
+  {
+    std::lock_guard alock(append_mutex_);
+    base = log_end_offset_;  // stable: appends wait in the queue meanwhile
+  }
+  auto created = closed_ || failed_ ? result<std::shared_ptr<segment>>(errc::closed) : create_segment(base);
+  {
+    std::lock_guard alock(append_mutex_);
+    if (!created || closed_ || failed_) {
+      const std::error_code ec = closed_ ? make_error_code(errc::closed)
+                                 : failed_ ? make_error_code(errc::log_failed)
+                                           : make_error_code(errc::io_error);
+      if (created) created.value()->remove_files();
+      if (!created && !closed_) {
         std::lock_guard lock(mutex_);
-        return append_info{original->first_offset, original->last_offset,
-                           log_append_time ? original->max_timestamp : -1, log_start_offset_,
-                           true};
+        fail_locked(created.error(), "segment creation at roll", out);
       }
-    }
-    if (should_roll_locked(h, batch.size(), now_ms)) {
-      if (auto r = roll_locked(now_ms, out); !r) return r.error();
-    }
-    const std::shared_ptr<segment>& seg = segments_.back();
-    const int64_t base = log_end_offset_;
-    h.base_offset = base;
-    h.partition_leader_epoch = 0;
-    records::set_base_offset(batch, base);
-    records::set_partition_leader_epoch(batch, 0);
-    const uint64_t position = seg->size();
-    if (auto w = seg->write(position, batch); !w) {
-      std::lock_guard lock(mutex_);
-      fail_locked(w.error(), "write", out);
-      return errc::io_error;
-    }
-    append_info info;
-    {
-      std::lock_guard lock(mutex_);
-      seg->on_appended(h, position, now_ms, config_.index_interval_bytes);
-      log_end_offset_ = h.next_offset();
-      if (oldest_unflushed_ms_ < 0) oldest_unflushed_ms_ = now_ms;
-      if (!config_.strict_durability()) {
-        set_hw_locked(log_end_offset_, seg->base_offset(), seg->size(), out);
+      for (auto& q : queue_) answered.emplace_back(std::move(q.done), result<append_info>(ec));
+      queue_.clear();
+      rolling_ = false;
+    } else {
+      seal = switch_segment_locked(std::move(created).value());
+      while (!queue_.empty()) {
+        auto& q = queue_.front();
+        result<append_info> outcome = errc::closed;
+        if (append_locked(q, outcome, schedule, out) == append_step::needs_roll) {
+          again = true;  // a batch too big for what is left: roll once more
+          break;
+        }
+        answered.emplace_back(std::move(q.done), std::move(outcome));
+        queue_.pop_front();
       }
-      schedule = sync_wanted_locked() && try_schedule_locked();
-      info = append_info{base, h.last_offset(), log_append_time ? now_ms : -1, log_start_offset_};
+      if (!again) rolling_ = false;
     }
-    if (idempotent) producers_.on_append(h, now_ms);
-    if (auto r = seg->flush_indexes(false); !r) {
-      // The batch itself is written; its waiters will see the failure.
-      std::lock_guard lock(mutex_);
-      fail_locked(r.error(), "index write", out);
-    }
-    return info;
-  }();
+    if (again) ++roll_jobs_;
+  }
   if (schedule) flusher_.schedule(shared_from_this());
   out.fire();
-  return res;
+  for (auto& [done, outcome] : answered) done(std::move(outcome));
+  if (seal) complete_seal(std::move(*seal));
+  if (again) flusher_.post([self = shared_from_this()] { self->run_roll(); });
+  std::lock_guard alock(append_mutex_);
+  --roll_jobs_;
+  rolls_done_.notify_all();
+}
+
+void partition_log::wait_for_rolls(std::unique_lock<std::mutex>& lock) {
+  rolls_done_.wait(lock, [this] { return roll_jobs_ == 0; });
+}
+
+bool partition_log::roll_now(int64_t now_ms) {
+  int64_t base;
+  {
+    std::lock_guard alock(append_mutex_);
+    if (closed_ || failed_ || rolling_ || segments_.back()->empty()) return false;
+    base = log_end_offset_;
+  }
+  auto created = create_segment(base);
+  if (!created) return false;
+  pending_seal seal;
+  {
+    std::lock_guard alock(append_mutex_);
+    if (closed_ || failed_ || rolling_ || base != log_end_offset_) {
+      created.value()->remove_files();  // the log moved on meanwhile
+      return false;
+    }
+    seal = switch_segment_locked(std::move(created).value());
+    ++roll_jobs_;
+  }
+  storage_log().debug("{}: rolled segment at offset {} outside the append path (now_ms {})", name(), base, now_ms);
+  complete_seal(std::move(seal));
+  std::lock_guard alock(append_mutex_);
+  --roll_jobs_;
+  rolls_done_.notify_all();
+  return true;
+}
+
+partition_log::append_step partition_log::append_locked(queued_append& a, result<append_info>& outcome,
+                                                        bool& schedule, pending_callbacks& out) {
+  records::batch_header& h = a.header;
+  const bool log_append_time = log_append_time_.load(std::memory_order_relaxed);
+  const bool idempotent = producer_state_table::tracks(h);
+  if (idempotent) {
+    auto verdict = producers_.check(h);
+    if (!verdict) {
+      outcome = verdict.error();
+      return append_step::failed;
+    }
+    if (const auto& original = verdict.value()) {
+      storage_log().debug("{}: duplicate batch of producer {} epoch {} sequences {}..{}, "
+                          "answered with offsets {}..{}",
+                          name(), h.producer_id, h.producer_epoch, original->first_sequence,
+                          original->last_sequence, original->first_offset, original->last_offset);
+      std::lock_guard lock(mutex_);
+      outcome = append_info{original->first_offset, original->last_offset,
+                            log_append_time ? original->max_timestamp : -1, log_start_offset_, true};
+      return append_step::written;
+    }
+  }
+  if (should_roll_locked(h, a.batch.size(), a.now_ms)) return append_step::needs_roll;
+  const std::shared_ptr<segment>& seg = segments_.back();
+  const int64_t base = log_end_offset_;
+  h.base_offset = base;
+  h.partition_leader_epoch = 0;
+  records::set_base_offset(a.batch, base);
+  records::set_partition_leader_epoch(a.batch, 0);
+  const uint64_t position = seg->size();
+  if (auto w = seg->write(position, a.batch); !w) {
+    std::lock_guard lock(mutex_);
+    fail_locked(w.error(), "write", out);
+    outcome = errc::io_error;
+    return append_step::failed;
+  }
+  append_info info;
+  {
+    std::lock_guard lock(mutex_);
+    seg->on_appended(h, position, a.now_ms, config_.index_interval_bytes);
+    log_end_offset_ = h.next_offset();
+    if (oldest_unflushed_ms_ < 0) oldest_unflushed_ms_ = a.now_ms;
+    if (!config_.strict_durability()) {
+      set_hw_locked(log_end_offset_, seg->base_offset(), seg->size(), out);
+    }
+    schedule = (sync_wanted_locked() && try_schedule_locked()) || schedule;
+    info = append_info{base, h.last_offset(), log_append_time ? a.now_ms : -1, log_start_offset_};
+  }
+  if (idempotent) producers_.on_append(h, a.now_ms);
+  if (auto r = seg->flush_indexes(false); !r) {
+    // The batch itself is written; its waiters will see the failure.
+    std::lock_guard lock(mutex_);
+    fail_locked(r.error(), "index write", out);
+  }
+  outcome = info;
+  return append_step::written;
+}
+
+void partition_log::append(records::bytes batch, int64_t now_ms, append_callback done) {
+  auto parsed = records::parse_batch_header(batch);
+  if (!parsed || parsed.value().size_bytes() != batch.size()) {
+    done(errc::invalid_batch);
+    return;
+  }
+  queued_append a{std::move(batch), parsed.value(), now_ms, std::move(done)};
+  if (log_append_time_.load(std::memory_order_relaxed)) {
+    // Outside the lock: the CRC recomputation is the only per-byte work.
+    records::set_log_append_time(a.batch, now_ms);
+    a.header.attributes |= records::batch_attributes::timestamp_type;
+    a.header.max_timestamp = now_ms;
+  }
+  pending_callbacks out;
+  bool schedule = false;
+  bool start_roll = false;
+  result<append_info> outcome = errc::closed;
+  {
+    std::lock_guard alock(append_mutex_);
+    if (closed_) {
+      outcome = errc::closed;
+    } else if (failed_) {
+      outcome = errc::log_failed;
+    } else if (rolling_) {
+      queue_.push_back(std::move(a));  // keeps partition order behind the roll
+      return;
+    } else if (append_locked(a, outcome, schedule, out) == append_step::needs_roll) {
+      rolling_ = true;
+      ++roll_jobs_;
+      queue_.push_back(std::move(a));
+      start_roll = true;
+    }
+  }
+  if (start_roll) {
+    flusher_.post([self = shared_from_this()] { self->run_roll(); });
+    return;
+  }
+  if (schedule) flusher_.schedule(shared_from_this());
+  out.fire();
+  a.done(std::move(outcome));
+}
+
+result<append_info> partition_log::append_and_wait(records::bytes batch, int64_t now_ms) {
+  std::promise<result<append_info>> promise;
+  auto future = promise.get_future();
+  append(std::move(batch), now_ms, [&promise](result<append_info> r) { promise.set_value(std::move(r)); });
+  return future.get();
 }
 
 // ------------------------------------------------------------ durability
@@ -217,7 +376,8 @@ void partition_log::run_flush() {
   {
     std::lock_guard lock(mutex_);
     sync_scheduled_ = false;
-    if (closed_ || failed_ || log_end_offset_ <= durable_offset_) return;
+    // A rolled segment still being sealed: complete_seal() reschedules.
+    if (closed_ || failed_ || seals_pending_ > 0 || log_end_offset_ <= durable_offset_) return;
     sync_running_ = true;
     // Everything below log_end_offset_ is in this segment or in older, sealed
     // ones, and the write of every such byte has completed.
@@ -264,7 +424,8 @@ void partition_log::when_durable(int64_t offset, durable_callback cb) {
 
 result<void> partition_log::sync_now() {
   pending_callbacks out;
-  std::lock_guard alock(append_mutex_);
+  std::unique_lock alock(append_mutex_);
+  wait_for_rolls(alock);
   if (closed_) return errc::closed;
   if (failed_) return errc::log_failed;
   std::shared_ptr<segment> seg = segments_.back();
@@ -390,7 +551,8 @@ size_t partition_log::segment_count() const {
 
 void partition_log::close() {
   pending_callbacks out;
-  std::lock_guard alock(append_mutex_);
+  std::unique_lock alock(append_mutex_);
+  wait_for_rolls(alock);
   if (closed_) return;
   if (!failed_ && !segments_.empty()) {
     std::shared_ptr<segment> seg = segments_.back();

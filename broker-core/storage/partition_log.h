@@ -13,9 +13,19 @@
 //    watermark is the log end offset right after the write; the flusher syncs
 //    after flush_messages records, tick() after flush_ms; when_durable() calls
 //    back at once.
-//  A segment roll seals (fdatasyncs) the old segment and its indexes before
-//  the new one takes appends. A failed write or fdatasync marks the log
-//  failed: pending waiters get errc::io_error, later appends errc::log_failed.
+//  A failed write or fdatasync marks the log failed: pending waiters get
+//  errc::io_error, later appends errc::log_failed.
+//
+// Segment rolls never block the caller of append() (a network thread): the
+// batch that needs a new segment, and every batch appended after it until the
+// roll is done, waits in the partition's queue while a storage thread (the
+// flusher's pool) creates the new segment and appends the queue into it.
+// Only then does that thread seal the old segment (index writes, fdatasync of
+// its files), fsync the directory and write the producer snapshot; the
+// durable offset (and in strict mode the high watermark) does not pass the
+// old segment's end before all of that is done. Retention and DeleteRecords
+// do their file work (unlinks, directory fsync, the log-start-offset file)
+// outside the append lock, so appends never wait behind it.
 //
 // Thread safety: every public member is thread-safe. Appends are serialized
 // by a per-partition mutex (different partitions append in parallel). Reads
@@ -52,6 +62,8 @@
 #include "broker-core/storage/producer_state.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -129,14 +141,20 @@ class partition_log final : public flushable,
 
   // Appends one whole batch already validated by the caller
   // (records::validate_produced_batch; transactional batches are refused
-  // above this layer). Rewrites baseOffset and partitionLeaderEpoch (0) in
-  // place -- and for LogAppendTime topics the timestamp type, maxTimestamp
-  // and CRC -- then writes the bytes as they are. Rolls first when
-  // segment_bytes/segment_ms say so. A batch with producerId >= 0 and
+  // above this layer). Rewrites baseOffset and partitionLeaderEpoch (0) --
+  // and for LogAppendTime topics the timestamp type, maxTimestamp and CRC --
+  // then writes the bytes as they are. A batch with producerId >= 0 and
   // baseSequence >= 0 is checked against the producer state first: a
   // duplicate returns the original offsets with `duplicate` set; errors
   // errc::invalid_producer_epoch, errc::out_of_order_sequence.
-  result<append_info> append(std::span<uint8_t> batch, int64_t now_ms);
+  // `done` gets the outcome: before append() returns when the batch could be
+  // written at once, else from the storage thread that rolled the segment
+  // (see above). Batches of one partition are appended in call order.
+  using append_callback = std::function<void(result<append_info>)>;
+  void append(records::bytes batch, int64_t now_ms, append_callback done);
+  // append() and wait for its outcome: for tests and tools, never on a
+  // network thread.
+  result<append_info> append_and_wait(records::bytes batch, int64_t now_ms);
 
   // Calls `cb` once the record at `offset` is durable: in strict mode after
   // the fdatasync covering it (callbacks of one sync fire in offset order), in
@@ -252,7 +270,41 @@ class partition_log final : public flushable,
                 log_config config, flusher& f);
 
   result<void> recover();
-  result<void> roll_locked(int64_t now_ms, pending_callbacks& out);
+
+  // --- appends and rolls (partition_log.cpp) --------------------------------
+  struct queued_append {
+    records::bytes batch;
+    records::batch_header header;
+    int64_t now_ms;
+    append_callback done;
+  };
+  // What a segment switch leaves for complete_seal() to do off the lock.
+  struct pending_seal {
+    std::shared_ptr<segment> old;
+    int64_t end_offset = 0;      // the old segment's next offset
+    uint64_t end_position = 0;   // and size
+    int64_t snapshot_offset = 0;
+    records::bytes snapshot;     // producer state at snapshot_offset
+  };
+  enum class append_step { written, needs_roll, failed };
+  // Writes one batch into the active segment unless it must roll first.
+  append_step append_locked(queued_append& a, result<append_info>& outcome, bool& schedule,
+                            pending_callbacks& out);
+  // Runs on a storage thread: creates the next segment, appends the queue
+  // into it, then seals the old one.
+  void run_roll();
+  // Creates the files of the segment at `base` (no directory fsync).
+  result<std::shared_ptr<segment>> create_segment(int64_t base);
+  // Makes `next` the active segment (it must start at log_end_offset_).
+  pending_seal switch_segment_locked(std::shared_ptr<segment> next);
+  // Seals the old segment, fsyncs the directory, writes the producer
+  // snapshot, then lets durability pass the old segment's end.
+  void complete_seal(pending_seal seal);
+  // A roll outside the append path (segment.ms, retention emptying the log):
+  // false if the log changed meanwhile or a roll is already under way.
+  bool roll_now(int64_t now_ms);
+  // Waits until no roll is running (`lock` holds append_mutex_).
+  void wait_for_rolls(std::unique_lock<std::mutex>& lock);
   bool should_roll_locked(const records::batch_header& h, uint64_t batch_size,
                           int64_t now_ms) const;
   void fail_locked(std::error_code ec, const char* what, pending_callbacks& out);
@@ -263,16 +315,23 @@ class partition_log final : public flushable,
   bool sync_wanted_locked() const;
   bool try_schedule_locked();
   result<void> sync_now();
-  size_t delete_prefix_locked(size_t count, const char* reason, pending_callbacks& out,
-                              int64_t now_ms);
+  // Takes the first `count` segments off the list (count < segments);
+  // their files are for delete_files() once the lock is released.
+  std::vector<std::shared_ptr<segment>> delete_prefix_locked(size_t count, const char* reason,
+                                                             std::vector<std::filesystem::path>& unlink);
+  void delete_files(const std::vector<std::shared_ptr<segment>>& doomed,
+                    const std::vector<std::filesystem::path>& unlink);
   uint64_t read_limit_locked(const segment& seg) const;
   result<uint64_t> whole_batches_end(const std::shared_ptr<segment>& seg, uint64_t from, uint64_t end,
                                      bool may_block) const;
   std::string name() const;
 
   // Producer snapshots (partition_log_producers.cpp); *_locked under append_mutex_.
+  // Writes the state as of the log end (close; rolls use pending_seal).
   void write_producer_snapshot_locked();
-  void prune_producer_snapshots_locked();
+  // Records a written snapshot and lists the files no longer kept.
+  void snapshot_written_locked(int64_t offset, std::vector<std::filesystem::path>& unlink);
+  void prune_producer_snapshots_locked(std::vector<std::filesystem::path>& unlink);
   result<void> load_producer_state(const std::set<int64_t>& snapshots);
   // Cleaner (partition_log_cleaner.cpp): replaces `group` (still in segments_)
   // by `cleaned`; false (cleaned files removed) if the segments changed.
@@ -307,6 +366,7 @@ class partition_log final : public flushable,
   int64_t durable_offset_ = 0;   // every offset below this is fdatasync'ed
   bool sync_scheduled_ = false;  // queued on the flusher
   bool sync_running_ = false;    // a flusher thread is syncing
+  int seals_pending_ = 0;        // rolled segments not yet sealed: no sync may advance
   int64_t oldest_unflushed_ms_ = -1;
   std::multimap<int64_t, durable_callback> durable_waiters_;
   std::map<uint64_t, std::function<void()>> hw_waiters_;
@@ -319,6 +379,12 @@ class partition_log final : public flushable,
   // Guarded by append_mutex_.
   producer_state_table producers_;
   std::set<int64_t> snapshot_offsets_;  // `<offset>.snapshot` files on disk
+  std::deque<queued_append> queue_;     // appends waiting for a roll
+  bool rolling_ = false;                // a roll job is queued or running
+  int roll_jobs_ = 0;                   // roll jobs not finished (close waits)
+  std::condition_variable rolls_done_;  // with append_mutex_
+  // Serializes DeleteRecords' writes of the log-start-offset file.
+  std::mutex start_file_mutex_;
 
   std::atomic<int64_t> cleaner_checkpoint_{0};
   // Set when the cleaner met data it cannot read: no more cleaning (logged once).

@@ -26,6 +26,7 @@ constexpr size_t max_snapshot_bytes = size_t{256} << 20;
 
 void partition_log::write_producer_snapshot_locked() {
   const int64_t offset = log_end_offset_;  // written under append_mutex_ too
+  std::vector<std::filesystem::path> unlink;
   if (snapshot_offsets_.count(offset) == 0) {
     const auto path = producer_snapshot_path(dir_, offset);
     if (auto r = write_file_atomic(path, producers_.encode_snapshot(offset)); !r) {
@@ -34,12 +35,17 @@ void partition_log::write_producer_snapshot_locked() {
                          path.filename().string(), r.error().message());
       return;
     }
-    snapshot_offsets_.insert(offset);
   }
-  prune_producer_snapshots_locked();
+  snapshot_written_locked(offset, unlink);
+  remove_files_quietly(unlink);
 }
 
-void partition_log::prune_producer_snapshots_locked() {
+void partition_log::snapshot_written_locked(int64_t offset, std::vector<std::filesystem::path>& unlink) {
+  snapshot_offsets_.insert(offset);
+  prune_producer_snapshots_locked(unlink);
+}
+
+void partition_log::prune_producer_snapshots_locked(std::vector<std::filesystem::path>& unlink) {
   const int64_t keep_from = segments_.size() >= 2 ? segments_[segments_.size() - 2]->base_offset()
                                                   : segments_.front()->base_offset();
   for (auto it = snapshot_offsets_.begin(); it != snapshot_offsets_.end();) {
@@ -47,8 +53,7 @@ void partition_log::prune_producer_snapshots_locked() {
       ++it;
       continue;
     }
-    std::error_code ec;
-    std::filesystem::remove(producer_snapshot_path(dir_, *it), ec);
+    unlink.push_back(producer_snapshot_path(dir_, *it));
     it = snapshot_offsets_.erase(it);
   }
 }
@@ -112,7 +117,9 @@ result<void> partition_log::load_producer_state(const std::set<int64_t>& snapsho
   }
   const int64_t start = log_start_offset_;
   producers_.truncate_head(start);
-  prune_producer_snapshots_locked();
+  std::vector<std::filesystem::path> unlink;
+  prune_producer_snapshots_locked(unlink);
+  remove_files_quietly(unlink);
   if (producers_.size() > 0 || replayed > 0) {
     storage_log().info("{}: producer state loaded: {} producer(s); snapshot {}, {} batch(es) "
                        "replayed from offset {}",

@@ -267,10 +267,12 @@ result<bool> partition_log::recover_cleaner_leftovers() {
 }
 
 result<void> partition_log::advance_log_start_offset(int64_t offset) {
-  std::lock_guard alock(append_mutex_);
-  if (closed_) return errc::closed;
+  // The file is written without the append lock, so appends go on; one
+  // writer at a time keeps the file at the largest offset acknowledged.
+  std::lock_guard file_lock(start_file_mutex_);
   {
     std::lock_guard lock(mutex_);
+    if (closed_) return errc::closed;
     if (offset > high_watermark_ || offset < 0) return errc::offset_out_of_range;
     if (offset <= log_start_offset_) return outcome::success();
   }
@@ -279,6 +281,7 @@ result<void> partition_log::advance_log_start_offset(int64_t offset) {
                         r.error().message());
     return errc::io_error;
   }
+  std::lock_guard alock(append_mutex_);
   std::lock_guard lock(mutex_);
   log_start_offset_ = std::max(log_start_offset_, offset);
   producers_.truncate_head(log_start_offset_);

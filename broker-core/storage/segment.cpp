@@ -24,14 +24,16 @@ segment::segment(std::filesystem::path dir, int64_t base_offset, file_handle log
 segment::~segment() = default;
 
 result<std::shared_ptr<segment>> segment::create(const std::filesystem::path& dir,
-                                                 int64_t base_offset) {
+                                                 int64_t base_offset, bool sync_directory) {
   auto log = open_file(segment_log_path(dir, base_offset), O_RDWR | O_CREAT | O_EXCL);
   if (!log) return log.error();
   auto idx = open_file(segment_index_path(dir, base_offset), O_RDWR | O_CREAT | O_TRUNC);
   if (!idx) return idx.error();
   auto tidx = open_file(segment_time_index_path(dir, base_offset), O_RDWR | O_CREAT | O_TRUNC);
   if (!tidx) return tidx.error();
-  if (auto r = sync_dir(dir); !r) return r.error();
+  if (sync_directory) {
+    if (auto r = sync_dir(dir); !r) return r.error();
+  }
   std::shared_ptr<segment> seg(new segment(dir, base_offset, std::move(log.value())));
   seg->index_file_ = std::move(idx.value());
   seg->time_index_file_ = std::move(tidx.value());

@@ -43,10 +43,11 @@ class segment {
   // Buffered index entries are written once this many are pending.
   static constexpr size_t index_flush_entries = 512;
 
-  // Creates the files of a new, empty segment (fails if the .log exists) and
-  // fsyncs the directory so the names are durable.
+  // Creates the files of a new, empty segment (fails if the .log exists) and,
+  // with `sync_directory`, fsyncs the directory so the names are durable (a
+  // roll does that later, off the append path).
   static result<std::shared_ptr<segment>> create(const std::filesystem::path& dir,
-                                                 int64_t base_offset);
+                                                 int64_t base_offset, bool sync_directory = true);
   // Creates the cleaner's output for the segment at `base_offset`:
   // `<base>.log.cleaned` with `.index.cleaned` and `.timeindex.cleaned`
   // (truncated if left over). Filled with write()/on_appended() and sealed, it

@@ -32,7 +32,7 @@ std::string text(const std::optional<records::bytes>& b) {
 
 result<append_info> put(partition_log& log, std::vector<kv> recs, int64_t ts) {
   auto b = keyed_batch(recs, ts);
-  return log.append(b, ts);
+  return log.append_and_wait(b, ts);
 }
 
 void copy_dir(const fs::path& from, const fs::path& to) {
@@ -300,7 +300,7 @@ TEST_F(cleaner_manager_test, the_cleaner_thread_compacts_while_producers_and_con
     for (int i = 0; i < 6'000 && !failed; ++i) {
       std::vector<kv> recs{{"key" + std::to_string(i % 50), "v" + std::to_string(i)}};
       auto b = keyed_batch(recs, now_ms());
-      auto info = log->append(b, now_ms());
+      auto info = log->append_and_wait(b, now_ms());
       if (!info) {
         failed = true;
         break;

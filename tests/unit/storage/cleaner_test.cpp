@@ -42,7 +42,7 @@ class cleaner_test : public ::testing::Test {
                     compression_codec codec = compression_codec::none, int64_t pid = -1,
                     int32_t seq = -1) {
     auto b = keyed_batch(recs, ts, codec, pid, pid >= 0 ? 0 : -1, seq);
-    auto info = log.append(b, ts);
+    auto info = log.append_and_wait(b, ts);
     EXPECT_TRUE(info) << info.error().message();
     if (!info) return {};
     for (size_t i = 0; i < recs.size(); ++i) {
@@ -352,13 +352,13 @@ TEST_F(cleaner_test, a_producers_last_batch_stays_as_an_empty_batch) {
   }
   log = open(compacted(600));
   auto retry = keyed_batch({{"x", "1"}, {"y", "1"}}, 1'000, compression_codec::lz4, 5, 0, 0);
-  auto dup = log->append(retry, 9'000);
+  auto dup = log->append_and_wait(retry, 9'000);
   ASSERT_TRUE(dup) << dup.error().message();
   EXPECT_TRUE(dup.value().duplicate);
   EXPECT_EQ(dup.value().base_offset, 0);
   EXPECT_EQ(dup.value().last_offset, 1);
   auto retry6 = keyed_batch({{"z", "2"}}, 1'000, compression_codec::none, 6, 0, 1);
-  dup = log->append(retry6, 9'000);
+  dup = log->append_and_wait(retry6, 9'000);
   ASSERT_TRUE(dup);
   EXPECT_TRUE(dup.value().duplicate);
   EXPECT_EQ(dup.value().base_offset, 3);

@@ -45,7 +45,7 @@ TEST(durability, strict_high_watermark_waits_for_the_flusher) {
   int64_t last = -1;
   for (int i = 0; i < 5; ++i) {
     auto batch = make_batch(2, i);
-    auto info = log->append(batch, 1);
+    auto info = log->append_and_wait(batch, 1);
     ASSERT_TRUE(info);
     last = info.value().last_offset;
     log->when_durable(info.value().last_offset, [&, o = info.value().last_offset](std::error_code ec) {
@@ -101,7 +101,7 @@ TEST(durability, concurrent_appenders_get_contiguous_offsets_with_group_commit) 
     pool.emplace_back([&, t] {
       for (int i = 0; i < per_thread; ++i) {
         auto batch = make_batch(1 + (i % 3), 1000 + i, t * 100000 + i);
-        auto info = log->append(batch, 1000);
+        auto info = log->append_and_wait(batch, 1000);
         if (!info) {
           ++errors;
           continue;
@@ -143,7 +143,7 @@ TEST(durability, relaxed_policy_exposes_data_at_once_and_syncs_after_n_messages)
   f.hold();
   for (int i = 0; i < 4; ++i) {
     auto batch = make_batch(1, i);
-    ASSERT_TRUE(log->append(batch, 1));
+    ASSERT_TRUE(log->append_and_wait(batch, 1));
   }
   EXPECT_EQ(log->high_watermark(), 4);
   EXPECT_EQ(read_all(*log).size(), 4u);
@@ -155,7 +155,7 @@ TEST(durability, relaxed_policy_exposes_data_at_once_and_syncs_after_n_messages)
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(log->sync_count(), 0u);  // below flush.messages: nothing scheduled
   auto batch = make_batch(1, 9);
-  ASSERT_TRUE(log->append(batch, 1));  // 5th message
+  ASSERT_TRUE(log->append_and_wait(batch, 1));  // 5th message
   ASSERT_TRUE(eventually([&] { return log->durable_offset() == 5; }));
   EXPECT_EQ(log->sync_count(), 1u);
 }
@@ -168,7 +168,7 @@ TEST(durability, relaxed_flush_ms_is_driven_by_tick) {
   c.flush_ms = 100;
   auto log = partition_log::open(dir.path(), "t", 0, c, f).value();
   auto batch = make_batch(3, 1);
-  ASSERT_TRUE(log->append(batch, 10'000));
+  ASSERT_TRUE(log->append_and_wait(batch, 10'000));
   EXPECT_EQ(log->high_watermark(), 3);
   log->tick(10'050);
   std::this_thread::sleep_for(20ms);
@@ -189,7 +189,7 @@ TEST(durability, log_manager_background_tick_flushes_relaxed_logs) {
   c.flush_ms = 50;
   auto log = mgr->create("t", 0, c).value();
   auto batch = make_batch(2, 1);
-  ASSERT_TRUE(log->append(batch, now_ms()));
+  ASSERT_TRUE(log->append_and_wait(batch, now_ms()));
   ASSERT_TRUE(eventually([&] { return log->durable_offset() == 2; }, 5s));
   mgr->stop();
 }
@@ -200,7 +200,7 @@ TEST(durability, switching_to_relaxed_releases_waiters) {
   auto log = partition_log::open(dir.path(), "t", 0, {}, f.get()).value();
   f.hold();
   auto batch = make_batch(2, 1);
-  auto info = log->append(batch, 1).value();
+  auto info = log->append_and_wait(batch, 1).value();
   bool fired = false;
   log->when_durable(info.last_offset, [&](std::error_code ec) { fired = !ec; });
   EXPECT_EQ(log->high_watermark(), 0);
@@ -218,7 +218,7 @@ TEST(durability, close_syncs_and_answers_pending_waiters) {
   auto log = partition_log::open(dir.path(), "t", 0, {}, f.get()).value();
   f.hold();
   auto batch = make_batch(2, 1);
-  auto info = log->append(batch, 1).value();
+  auto info = log->append_and_wait(batch, 1).value();
   std::error_code got = make_error_code(errc::io_error);
   log->when_durable(info.last_offset, [&](std::error_code ec) { got = ec; });
   std::error_code beyond;
@@ -236,7 +236,7 @@ TEST(durability, write_failure_marks_the_log_failed) {
   auto log = partition_log::open(dir.path(), "t", 0, {}, f.get()).value();
   f.hold();
   auto small = make_batch(1, 1);
-  auto info = log->append(small, 1).value();
+  auto info = log->append_and_wait(small, 1).value();
   std::error_code pending;
   log->when_durable(info.last_offset, [&](std::error_code ec) { pending = ec; });
 
@@ -247,7 +247,7 @@ TEST(durability, write_failure_marks_the_log_failed) {
   tight.rlim_cur = 4096;
   ::setrlimit(RLIMIT_FSIZE, &tight);
   auto big = make_batch(1, 2, 0, records::compression_codec::none, 10'000);
-  auto r = log->append(big, 1);
+  auto r = log->append_and_wait(big, 1);
   ::setrlimit(RLIMIT_FSIZE, &old_limit);
   std::signal(SIGXFSZ, old_handler);
 
@@ -256,7 +256,7 @@ TEST(durability, write_failure_marks_the_log_failed) {
   EXPECT_TRUE(log->failed());
   EXPECT_EQ(pending, make_error_code(errc::io_error));
   auto later = make_batch(1, 3);
-  EXPECT_EQ(log->append(later, 1).error(), make_error_code(errc::log_failed));
+  EXPECT_EQ(log->append_and_wait(later, 1).error(), make_error_code(errc::log_failed));
   std::error_code after;
   log->when_durable(0, [&](std::error_code ec) { after = ec; });
   EXPECT_EQ(after, make_error_code(errc::log_failed));

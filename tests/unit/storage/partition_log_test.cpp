@@ -96,7 +96,7 @@ TEST_F(partition_log_test, index_lookup_finds_the_batch_for_every_offset) {
   for (int i = 0; i < 400; ++i) {
     const int n = 1 + static_cast<int>(rng() % 5);
     auto batch = make_batch(n, i, value, compression_codec::none, rng() % 200);
-    auto info = log->append(batch, 1);
+    auto info = log->append_and_wait(batch, 1);
     ASSERT_TRUE(info);
     value += n;
   }
@@ -223,15 +223,15 @@ TEST_F(partition_log_test, no_wait_reads_refuse_cold_data) {
 TEST_F(partition_log_test, append_rejects_non_batches_and_rewrites_header_only) {
   auto log = open();
   records::bytes junk(30, 1);
-  EXPECT_EQ(log->append(junk, 1).error(), make_error_code(errc::invalid_batch));
+  EXPECT_EQ(log->append_and_wait(junk, 1).error(), make_error_code(errc::invalid_batch));
   auto batch = make_batch(3, 100, 0, compression_codec::gzip);
   auto trailing = batch;
   trailing.push_back(0);
-  EXPECT_EQ(log->append(trailing, 1).error(), make_error_code(errc::invalid_batch));
+  EXPECT_EQ(log->append_and_wait(trailing, 1).error(), make_error_code(errc::invalid_batch));
 
   append_durable(*log, make_batch(2, 1, 0));
   auto copy = batch;
-  auto info = log->append(copy, 1);
+  auto info = log->append_and_wait(copy, 1);
   ASSERT_TRUE(info);
   EXPECT_EQ(info.value().base_offset, 2);
   ASSERT_TRUE(log->flush());
@@ -270,7 +270,7 @@ TEST_F(partition_log_test, closed_log_refuses_work_and_wakes_waiters) {
   log->close();
   EXPECT_TRUE(woke);
   auto batch = make_batch(1, 1);
-  EXPECT_EQ(log->append(batch, 1).error(), make_error_code(errc::closed));
+  EXPECT_EQ(log->append_and_wait(batch, 1).error(), make_error_code(errc::closed));
   EXPECT_EQ(log->read(0, 100, true).error(), make_error_code(errc::closed));
   std::error_code got;
   log->when_durable(5, [&](std::error_code ec) { got = ec; });

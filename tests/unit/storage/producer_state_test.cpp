@@ -32,7 +32,7 @@ records::bytes pbatch(int64_t pid, int16_t epoch, int32_t seq, int count, int64_
 
 // append() rewrites the batch in place, so it takes a mutable buffer.
 result<append_info> try_append(partition_log& log, records::bytes b, int64_t now_ms) {
-  return log.append(b, now_ms);
+  return log.append_and_wait(b, now_ms);
 }
 
 std::set<int64_t> snapshot_files(const fs::path& dir) {
@@ -62,14 +62,14 @@ class producer_state_test : public ::testing::Test {
 
   // Appends and returns the info (expects success).
   static append_info put(partition_log& log, records::bytes b, int64_t now = 1000) {
-    auto r = log.append(b, now);
+    auto r = log.append_and_wait(b, now);
     EXPECT_TRUE(r) << r.error().message();
     return r ? r.value() : append_info{};
   }
 
   static std::error_code refused(partition_log& log, records::bytes b) {
     const int64_t end = log.log_end_offset();
-    auto r = log.append(b, 1000);
+    auto r = log.append_and_wait(b, 1000);
     EXPECT_FALSE(r);
     EXPECT_EQ(log.log_end_offset(), end);
     return r ? std::error_code{} : r.error();

@@ -118,20 +118,22 @@ TEST_F(retention_test, segments_below_log_start_are_deleted) {
 
 TEST_F(retention_test, retention_never_deletes_above_the_high_watermark) {
   held_flusher f;
-  log_config c = small_segments(300);
+  log_config c = small_segments(600);  // two batches per segment
   c.retention_ms = 0;
   auto log = partition_log::open(dir_.path(), "t", 0, c, f.get()).value();
+  for (int i = 0; i < 3; ++i) append_durable(*log, make_batch(1, 1, i, compression_codec::none, 200));
+  ASSERT_EQ(log->segment_count(), 2u);
+  // Offset 3 goes into the active segment but is not synced: the high
+  // watermark stays at 3 while the log ends at 4.
   f.hold();
-  for (int i = 0; i < 3; ++i) {
-    auto b = make_batch(1, 1, i, compression_codec::none, 200);
-    ASSERT_TRUE(log->append(b, 1));
-  }
-  // The rolls sealed the first two segments (HW covers them); the last
-  // batch is unsynced.
-  EXPECT_EQ(log->high_watermark(), 2);
-  log->apply_retention(1'000'000);
+  ASSERT_TRUE(log->append_and_wait(make_batch(1, 1, 3, compression_codec::none, 200), 1));
+  EXPECT_EQ(log->high_watermark(), 3);
+  EXPECT_EQ(log->log_end_offset(), 4);
+  // Every segment is past retention.ms, but the active one holds data above
+  // the high watermark: only the first goes.
+  EXPECT_EQ(log->apply_retention(1'000'000), 1u);
   EXPECT_EQ(log->log_start_offset(), 2);
-  EXPECT_EQ(log->log_end_offset(), 3);
+  EXPECT_EQ(log->log_end_offset(), 4);
   f.release();
 }
 
@@ -205,7 +207,7 @@ TEST_F(retention_test, max_timestamp_ignores_unsynced_batches) {
   append_durable(*log, make_batch(2, 100, 0));
   f.hold();
   auto later = make_batch(1, 5'000, 2);
-  ASSERT_TRUE(log->append(later, 1));
+  ASSERT_TRUE(log->append_and_wait(later, 1));
   auto got = log->max_timestamp_record();
   ASSERT_TRUE(got && got.value());
   EXPECT_EQ(got.value()->offset, 1);

@@ -34,7 +34,7 @@ records::bytes make_batch(int count, int64_t timestamp, int first_value,
 }
 
 append_info append_durable(partition_log& log, records::bytes batch, int64_t now_ms) {
-  auto info = log.append(batch, now_ms);
+  auto info = log.append_and_wait(batch, now_ms);
   EXPECT_TRUE(info) << info.error().message();
   if (!info) return {};
   std::promise<std::error_code> done;

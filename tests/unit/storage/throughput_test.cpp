@@ -33,7 +33,7 @@ void run(int partitions, int producers_per_partition, int appends_each, size_t v
         for (int i = 0; i < appends_each; ++i) {
           auto batch = make_batch(10, 1000 + i, i, records::compression_codec::none, value_size);
           bytes += batch.size();
-          auto info = logs[p]->append(batch, 1000).value();
+          auto info = logs[p]->append_and_wait(batch, 1000).value();
           std::promise<void> done;
           logs[p]->when_durable(info.last_offset, [&](std::error_code) { done.set_value(); });
           done.get_future().wait();
