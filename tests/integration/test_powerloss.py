@@ -56,6 +56,7 @@ def create_topic(b, name, partitions, configs=None):
 
 
 class PowerLossTestCase(unittest.TestCase):
+    maxDiff = None
     def setUp(self):
         self.seed = seed_from_env()
         print(f"\n{self.id()}: seed {self.seed}", flush=True)
@@ -73,6 +74,7 @@ class PowerLossTestCase(unittest.TestCase):
 
 class StrictDurabilityTest(PowerLossTestCase):
     PARTITIONS = 4
+    PRODUCERS = 3  # concurrent appends: a roll can come while another producer's batch awaits its sync
     CUTS = 3
     # Per cut, the chance that an unsynced write reached the disk anyway:
     # none (torn tails certain), the default, and half (written but
@@ -84,15 +86,17 @@ class StrictDurabilityTest(PowerLossTestCase):
         # Small segments: dozens of rolls (seal, new files, producer snapshots)
         # per partition and cut; dense index entries.
         create_topic(b, "load", self.PARTITIONS, {"segment.bytes": "32768", "index.interval.bytes": "1024"})
-        producer = AckedProducer(b.bootstrap, "load", self.PARTITIONS, rate=4000,
-                                 config={"enable.idempotence": True})
-        producer.start()
-        self.addCleanup(producer.abandon)
+        producers = [AckedProducer(b.bootstrap, "load", self.PARTITIONS, rate=1500, stream=k, streams=self.PRODUCERS,
+                                   config={"enable.idempotence": True}) for k in range(self.PRODUCERS)]
+        for producer in producers:
+            producer.start()
+            self.addCleanup(producer.abandon)
         lost_log_writes = 0
         for cut, keep in zip(range(self.CUTS), self.KEEP):
             time.sleep(self.rng.uniform(1.0, 2.0))
             self.assertTrue(b.kill_when_unsynced(".log"), f"cut {cut}: no append was ever waiting for its sync")
-            acked = producer.acked_after_kill()
+            time.sleep(0.3)  # delivery reports of what was answered before the kill
+            acked = self.merge([producer.acked_snapshot() for producer in producers])
             report = b.power_cut(self.seed + cut, keep=keep)
             if cut == 0:
                 self.check_journal(report)
@@ -109,28 +113,42 @@ class StrictDurabilityTest(PowerLossTestCase):
             print(f"cut {cut}: all {sum(len(v) for v in acked.values())} records acknowledged before the kill "
                   f"are there; {report.lost_writes('.log')} segment write(s) lost", flush=True)
         time.sleep(0.5)
-        producer.stop()
-        self.assertEqual(producer.errors, [], "the idempotent producer carried on across every cut")
-        self.assertEqual(producer.flush_left, 0)
+        for producer in producers:
+            producer.stop()
+            self.assertEqual(producer.errors, [], "the idempotent producers carried on across every cut")
+            self.assertEqual(producer.flush_left, 0)
 
-        # Exactly once, in order: every record the producer made, acknowledged
+        # Exactly once, in order: every record the producers made, acknowledged
         # at its offset, and nothing else.
-        acked = producer.acked_snapshot()
-        self.assertEqual(sum(len(v) for v in acked.values()), producer.produced)
+        produced = sum(producer.produced for producer in producers)
+        acked = self.merge([producer.acked_snapshot() for producer in producers])
+        self.assertEqual(sum(len(v) for v in acked.values()), produced)
         stored, _ = read_partitions(b.bootstrap, "load", self.PARTITIONS)
         for p in range(self.PARTITIONS):
             problems, _ = check_acked(stored[p], acked[p])
             self.assertEqual(problems, [], f"partition {p} after the last cut")
             self.assertEqual(len(stored[p]), len(acked[p]), f"partition {p} holds only acknowledged records")
-            counters = [counter_of(v) for _, v, _ in stored[p]]
-            self.assertEqual(counters, sorted(counters), f"partition {p} keeps produce order")
-            self.assertTrue(all(c % self.PARTITIONS == p for c in counters))
+            for k in range(self.PRODUCERS):
+                # The i-th record of producer k is counter k + PRODUCERS * i, in partition i % PARTITIONS.
+                mine = [(counter_of(v) - k) // self.PRODUCERS for _, v, _ in stored[p]
+                        if counter_of(v) % self.PRODUCERS == k]
+                self.assertEqual(mine, sorted(mine), f"partition {p} keeps producer {k}'s order")
+                self.assertTrue(all(i % self.PARTITIONS == p for i in mine))
             segments = [f for f in os.listdir(b.partition_dir("load", p)) if f.endswith(".log")]
             self.assertGreaterEqual(len(segments), 10, "small segments roll many times")
         total = sum(len(v) for v in stored.values())
-        print(f"{total} records, {producer.produced} produced, exactly once after {self.CUTS} power cuts; "
-              f"{lost_log_writes} unsynced segment write(s) dropped", flush=True)
+        print(f"{total} records, {produced} produced by {self.PRODUCERS} producers, exactly once after "
+              f"{self.CUTS} power cuts; {lost_log_writes} unsynced segment write(s) dropped", flush=True)
         self.check_index_lookups(b, stored)
+
+    @staticmethod
+    def merge(snapshots):
+        """{partition: {offset: (value, ts)}} of several producers in one."""
+        out = {}
+        for snapshot in snapshots:
+            for p, records in snapshot.items():
+                out.setdefault(p, {}).update(records)
+        return out
 
     def check_journal(self, report):
         """The shim saw the broker's syncs: segment, index and snapshot files,
@@ -146,14 +164,14 @@ class StrictDurabilityTest(PowerLossTestCase):
         self.assertGreater(report.writes, 100)
 
     def check_producer_state(self, b, cut):
-        """Every partition reloaded its one idempotent producer from a snapshot
+        """Every partition reloaded its idempotent producers from a snapshot
         (written at the rolls; the cut kept it) plus a replay of the tail."""
         loaded = [PRODUCER_STATE.search(line) for line in b.logs_since_start()]
         loaded = {m.group(1): m for m in loaded if m}
         self.assertEqual(sorted(loaded), [f"load-{p}" for p in range(self.PARTITIONS)],
                          f"cut {cut}: every partition reloads its producer state")
         for name, m in loaded.items():
-            self.assertEqual(m.group(2), "1", f"cut {cut}: {m.group(0)}")
+            self.assertEqual(m.group(2), str(self.PRODUCERS), f"cut {cut}: {m.group(0)}")
             self.assertNotEqual(m.group(3), "none", f"cut {cut}: {name} loaded no producer snapshot")
 
     def check_index_lookups(self, b, stored):

@@ -4,6 +4,7 @@ neither kcat nor python3-kafka 2.0.2 has it. This is the same librdkafka
 (2.0.2) the other clients use, not a hand-made request."""
 import ctypes
 import ctypes.util
+import time
 
 
 class _TopicPartition(ctypes.Structure):  # rd_kafka_topic_partition_t
@@ -99,9 +100,12 @@ class RecordDeleter:
         lib.rd_kafka_AdminOptions_destroy(options)
         lib.rd_kafka_DeleteRecords_destroy(request)
         event = None
+        deadline = time.monotonic() + self.timeout_ms / 1000 + 10
         try:
             while not event:
-                event = lib.rd_kafka_queue_poll(self.queue, self.timeout_ms + 5000)
+                if time.monotonic() > deadline:
+                    raise DeleteRecordsError("no DeleteRecords result from librdkafka")
+                event = lib.rd_kafka_queue_poll(self.queue, 1000)
                 if event and lib.rd_kafka_event_type(event) != _RD_KAFKA_EVENT_DELETERECORDS_RESULT:
                     lib.rd_kafka_event_destroy(event)
                     event = None
