@@ -6,11 +6,12 @@ and directory entry no completed fsync/fdatasync covered
 - with the default (strict) durability, every record acknowledged to an
   acks=-1 producer is there after the cut, byte for byte (value and
   timestamp), at its acknowledged offset, in order and exactly once, through
-  segment rolls and several cuts at random moments; an idempotent producer
-  that keeps running across the cuts ends with every record exactly once (the
-  producer state -- snapshots and log replay -- survived); index and
-  time-index lookups still land on the right records; and the broker starts
-  cleanly each time. Segment syncs are slowed down (a 5 ms disk) and each
+  segment rolls and several cuts at random moments; three idempotent
+  producers that keep running across the cuts end with every record exactly
+  once (the producer state -- snapshots and log replay -- survived); index
+  and time-index lookups still land on the right records; and the broker
+  starts cleanly each time, sealed segments loading with the indexes they
+  were synced with. Segment syncs are slowed down (a 5 ms disk) and each
   kill comes at a moment an append is written but not yet durable;
 - with flush.messages relaxed, what is lost is only the unsynced tail
   (printed; at most 2 x flush.messages records per partition), and what
@@ -57,6 +58,7 @@ def create_topic(b, name, partitions, configs=None):
 
 class PowerLossTestCase(unittest.TestCase):
     maxDiff = None
+
     def setUp(self):
         self.seed = seed_from_env()
         print(f"\n{self.id()}: seed {self.seed}", flush=True)
@@ -251,7 +253,8 @@ class DeleteRecordsTest(PowerLossTestCase):
         while True:
             time.sleep(0.02)
             acked = producer.acked_snapshot()
-            targets = {p: max(acked[p]) - 30 for p in range(self.PARTITIONS) if acked[p] and max(acked[p]) - 30 > start[p]}
+            targets = {p: max(acked[p]) - 30 for p in range(self.PARTITIONS)
+                       if acked[p] and max(acked[p]) - 30 > start[p]}
             if not targets:
                 continue
             low = deleter.delete_records("trim", targets)
