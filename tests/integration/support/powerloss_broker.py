@@ -141,7 +141,7 @@ class PowerLossBroker:
 
 
 def record_value(counter):
-    """Deterministic, incompressible payload of 50..410 bytes for `counter`."""
+    """Deterministic, incompressible payload of 51..411 bytes for `counter`."""
     rnd = random.Random(counter)
     head = b"%010d:" % counter
     body = b""
