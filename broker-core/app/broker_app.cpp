@@ -10,6 +10,7 @@
 #include "broker-core/metrics/broker_probe.h"
 #include "broker-core/net/server.h"
 #include "broker-core/protocol/wire.h"
+#include "broker-core/storage/file_io.h"
 #include "broker-core/storage/log_manager.h"
 
 #include <fmt/format.h>
@@ -88,10 +89,10 @@ int run_broker(const broker_options& options) {
   config::broker_config config =
       options.config_file ? config::broker_config::load(*options.config_file) : config::broker_config{};
 
-  std::error_code ec;
-  std::filesystem::create_directories(options.data_dir, ec);
-  if (ec) {
-    throw std::runtime_error(fmt::format("cannot create data dir {}: {}", options.data_dir.string(), ec.message()));
+  // Durably: a data dir whose own name is lost in a power cut loses everything in it.
+  if (auto created = storage::create_directories_durably(options.data_dir); !created) {
+    throw std::runtime_error(
+        fmt::format("cannot create data dir {}: {}", options.data_dir.string(), created.error().message()));
   }
   data_dir_lock lock(options.data_dir);
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <vector>
 
 namespace geomirror::storage {
 namespace {
@@ -115,6 +116,26 @@ result<void> sync_dir(const std::filesystem::path& dir) {
     rc = ::fsync(fd.value().get());
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) return last_error();
+  return outcome::success();
+}
+
+result<void> create_directories_durably(const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> missing;  // deepest first
+  std::error_code ec;
+  for (auto p = dir.lexically_normal(); !p.empty() && !std::filesystem::exists(p, ec);
+       p = p.parent_path()) {
+    if (ec) return ec;
+    missing.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  if (ec) return ec;
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    std::filesystem::create_directory(*it, ec);
+    if (ec) return ec;
+    auto parent = it->parent_path();
+    if (parent.empty()) parent = ".";
+    if (auto r = sync_dir(parent); !r) return r.error();
+  }
   return outcome::success();
 }
 

@@ -59,6 +59,9 @@ result<void> truncate_file(int fd, uint64_t size);
 result<void> sync_data(int fd);  // fdatasync
 // fsync of a directory, making created/renamed/removed names durable.
 result<void> sync_dir(const std::filesystem::path& dir);
+// Creates `dir` and its missing parents (like mkdir -p) and fsyncs the parent
+// of every directory it created, so the new names survive power loss.
+result<void> create_directories_durably(const std::filesystem::path& dir);
 // Last modification time of the open file, in ms since the epoch.
 result<int64_t> modified_ms(int fd);
 // Sets the file's modification time (futimens; access time left alone).

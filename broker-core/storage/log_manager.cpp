@@ -14,11 +14,9 @@ log_manager::log_manager(log_manager_config config)
     : config_(std::move(config)), flusher_(config_.flusher_threads), io_(config_.io_threads, "gm-storage-io") {}
 
 result<std::unique_ptr<log_manager>> log_manager::start(log_manager_config config) {
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) {
+  if (auto r = create_directories_durably(config.data_dir); !r) {
     storage_log().error("cannot create data directory {}: {}", config.data_dir.string(),
-                        ec.message());
+                        r.error().message());
     return errc::io_error;
   }
   std::unique_ptr<log_manager> m(new log_manager(std::move(config)));

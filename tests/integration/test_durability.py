@@ -1,6 +1,8 @@
 """Accepted-when 4: a kill -9 during a produce load loses no acknowledged
 record; a segment truncated mid-batch is recovered to the last whole batch
-and served; and a second broker on the same data dir refuses to start."""
+and served; and a second broker on the same data dir refuses to start.
+(kill -9 keeps the page cache, so this says nothing about fdatasync:
+test_powerloss.py cuts the power.)"""
 import os
 import struct
 import sys

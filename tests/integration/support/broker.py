@@ -26,13 +26,15 @@ def broker_binary():
 
 
 class Broker:
-    def __init__(self, data_dir=None, config=None, cluster_id="test-cluster", log_level="info", extra_args=()):
+    def __init__(self, data_dir=None, config=None, cluster_id="test-cluster", log_level="info", extra_args=(),
+                 env=None):
         self._own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="geomirror-test-")
         self.config = config or {}
         self.cluster_id = cluster_id
         self.log_level = log_level
         self.extra_args = list(extra_args)
+        self.env = dict(env or {})  # added to the broker's environment
         self.port = 0
         self.proc = None
         self.log_lines = []
@@ -43,7 +45,9 @@ class Broker:
         cmd = [broker_binary(), "--listen", f"127.0.0.1:{port}", "--data-dir", self.data_dir,
                "--cluster-id", self.cluster_id, "--log-level", self.log_level]
         if self.config:
-            path = os.path.join(self.data_dir, "..", os.path.basename(self.data_dir) + ".properties")
+            # Next to the data dir, which need not exist yet.
+            path = os.path.join(os.path.dirname(os.path.abspath(self.data_dir)),
+                                os.path.basename(self.data_dir) + ".properties")
             with open(path, "w") as f:
                 for k, v in self.config.items():
                     f.write(f"{k}={v}\n")
@@ -52,8 +56,9 @@ class Broker:
 
     def start(self, timeout=30, port=None):
         want = self.port if port is None else port
+        env = dict(os.environ, **self.env) if self.env else None
         self.proc = subprocess.Popen(self.command(want), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                     text=True, bufsize=1)
+                                     text=True, bufsize=1, env=env)
         ready = threading.Event()
 
         def drain(proc):

@@ -5,6 +5,7 @@
 // flush.ms; write failures mark the log failed.
 
 #include "broker-core/storage/errc.h"
+#include "broker-core/storage/file_io.h"
 #include "broker-core/storage/log_manager.h"
 #include "broker-core/storage/partition_log.h"
 #include "tests/unit/storage/storage_test_util.h"
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -268,6 +270,18 @@ TEST(durability, write_failure_marks_the_log_failed) {
   auto reopened = partition_log::open(dir.path(), "t", 0, {}, f2).value();
   EXPECT_EQ(reopened->log_end_offset(), 1);
   EXPECT_EQ(read_all(*reopened).size(), 1u);
+}
+
+// (That each created name is fsync'ed into its parent is what
+// tests/integration/test_powerloss.py checks, under the power-loss shim.)
+TEST(durability, create_directories_durably_makes_missing_parents) {
+  temp_dir dir;
+  const auto deep = dir.path() / "a" / "b" / "c";
+  ASSERT_TRUE(create_directories_durably(deep));
+  EXPECT_TRUE(std::filesystem::is_directory(deep));
+  EXPECT_TRUE(create_directories_durably(deep)) << "an existing directory is fine";
+  std::ofstream(dir.path() / "file") << "x";
+  EXPECT_FALSE(create_directories_durably(dir.path() / "file" / "d")) << "a file in the way is an error";
 }
 
 }  // namespace
