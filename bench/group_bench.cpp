@@ -19,10 +19,12 @@
 // Without --bootstrap it starts its own broker ($GEOMIRROR_BROKER, a fresh
 // data dir under $GEOMIRROR_BENCH_DIR or /tmp) with
 // group.initial.rebalance.delay.ms set as given. Kafka's default, 3000,
-// makes the first rebalance of a new group take at least 3 s (6 s when the
-// members arrive during the first delay, which then restarts once); with 0
-// the first member forms a generation alone and librdkafka backs off before
-// rejoining the larger one (about 2 s).
+// makes the first rebalance of a new group take at least 3 s: the first
+// generation forms once no member has arrived for that long (Kafka's own
+// coordinator waits a second 3 s when members arrive during the first).
+// With 0 it forms at once; when a member that was not yet handed its id
+// arrives just after, librdkafka rejoins the larger group no sooner than its
+// 1 s join interval allows (1-2 s).
 
 #include "bench/bench_broker.h"
 #include "tests/support/broker_process.h"
