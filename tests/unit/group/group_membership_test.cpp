@@ -171,6 +171,16 @@ TEST_F(membership, WithoutDelayTheFirstGenerationWaitsForMembersHandedAnId) {
   EXPECT_EQ(rc.members.size(), 1u) << "formed without the member that did not come back";
   (void)d;
 
+  // One that leaves instead (LeaveGroup with its pending id) holds nothing.
+  auto f = await(join("j", ""));
+  auto h = await(join("j", ""));
+  auto jf = join("j", f.member_id);
+  timers.advance(10);
+  EXPECT_FALSE(is_ready(jf));
+  EXPECT_FALSE(coordinator->leave_group("j", {{h.member_id, std::nullopt, ""}}).members.at(0));
+  timers.advance(0);
+  EXPECT_EQ(await(jf).members.size(), 1u);
+
   // Alone, a member is not held at all.
   auto e = await(join("i", ""));
   auto je = join("i", e.member_id);
