@@ -6,18 +6,25 @@
 //     and for one more member joining the running group until the
 //     partitions are spread over all members again;
 //   - consume throughput of the group, commits included.
+// With --at-once it measures only the first rebalance instead ("consumers
+// subscribe at once -> assigned"): the consumers (created beforehand, so
+// they have found the coordinator) subscribe at the same moment to a new
+// group, --runs times; it prints the seconds from subscribe until every one
+// owns partitions and together they own all (min, median, max, each run).
 //
 //   group_bench [--partitions 12] [--records 200000] [--record-size 1024]
 //               [--consumers 3] [--assignor range|roundrobin|cooperative-sticky]
 //               [--commit-every 1000] [--initial-rebalance-delay-ms 100]
-//               [--bootstrap HOST:PORT] [--json]
+//               [--at-once] [--runs 5] [--bootstrap HOST:PORT] [--json]
 // Without --bootstrap it starts its own broker ($GEOMIRROR_BROKER, a fresh
 // data dir under $GEOMIRROR_BENCH_DIR or /tmp) with
 // group.initial.rebalance.delay.ms set as given. Kafka's default, 3000,
-// makes the first rebalance of a new group take at least 3 s (6 s when the
-// members arrive during the first delay, which then restarts once); with 0
-// the first member forms a generation alone and librdkafka backs off before
-// rejoining the larger one (about 2 s).
+// makes the first rebalance of a new group take at least 3 s: the first
+// generation forms once no member has arrived for that long (Kafka's own
+// coordinator waits a second 3 s when members arrive during the first).
+// With 0 it forms at once; when a member that was not yet handed its id
+// arrives just after, librdkafka rejoins the larger group no sooner than its
+// 1 s join interval allows (1-2 s).
 
 #include "bench/bench_broker.h"
 #include "tests/support/broker_process.h"
@@ -25,6 +32,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -54,6 +62,8 @@ struct options {
   std::string assignor = "range";
   int64_t commit_every = 1000;
   int initial_delay_ms = 100;
+  bool at_once = false;
+  int runs = 5;
   std::string bootstrap;
   bool json = false;
 };
@@ -73,11 +83,13 @@ options parse(int argc, char** argv) {
     else if (a == "--assignor") o.assignor = value();
     else if (a == "--commit-every") o.commit_every = std::stoll(value());
     else if (a == "--initial-rebalance-delay-ms") o.initial_delay_ms = std::stoi(value());
+    else if (a == "--at-once") o.at_once = true;
+    else if (a == "--runs") o.runs = std::stoi(value());
     else if (a == "--bootstrap") o.bootstrap = value();
     else if (a == "--json") o.json = true;
     else throw std::invalid_argument("unknown option " + a + " (see the comment at the top of group_bench.cpp)");
   }
-  if (o.partitions < 1 || o.records < 1 || o.record_size < 8 || o.consumers < 1 || o.commit_every < 1) {
+  if (o.partitions < 1 || o.records < 1 || o.record_size < 8 || o.consumers < 1 || o.commit_every < 1 || o.runs < 1) {
     throw std::invalid_argument("values must be positive");
   }
   return o;
@@ -97,9 +109,10 @@ class delivery_counter : public RdKafka::DeliveryReportCb {
 // owns.
 class member : public RdKafka::RebalanceCb {
  public:
+  // Subscribes at once unless `subscribe_now` is false (then subscribe()).
   member(const options& o, const std::string& topic, const std::string& group, int index,
-         std::atomic<int64_t>& consumed)
-      : commit_every_(o.commit_every), consumed_(consumed) {
+         std::atomic<int64_t>& consumed, bool subscribe_now = true)
+      : topic_(topic), commit_every_(o.commit_every), consumed_(consumed) {
     auto conf = geomirror::testing::make_rdkafka_conf({{"bootstrap.servers", o.bootstrap},
                            {"group.id", group},
                            {"client.id", "group-bench-" + std::to_string(index)},
@@ -116,7 +129,11 @@ class member : public RdKafka::RebalanceCb {
     }
     consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
     if (!consumer_) throw std::runtime_error("cannot create consumer: " + err);
-    if (auto rc = consumer_->subscribe({topic}); rc != RdKafka::ERR_NO_ERROR) {
+    if (subscribe_now) subscribe();
+  }
+
+  void subscribe() {
+    if (auto rc = consumer_->subscribe({topic_}); rc != RdKafka::ERR_NO_ERROR) {
       throw std::runtime_error("subscribe failed: " + RdKafka::err2str(rc));
     }
     thread_ = std::thread([this] { run(); });
@@ -168,6 +185,7 @@ class member : public RdKafka::RebalanceCb {
     }
   }
 
+  std::string topic_;
   int64_t commit_every_;
   std::atomic<int64_t>& consumed_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
@@ -197,6 +215,46 @@ double wait_spread(const std::vector<std::unique_ptr<member>>& members, int part
   return -1;
 }
 
+// --at-once: `o.runs` times, a new group of `o.consumers` members subscribes
+// at the same moment; returns 0 when every run was assigned.
+int run_at_once(const options& o, const std::string& topic) {
+  std::vector<double> took;
+  std::atomic<int64_t> consumed{0};
+  for (int run = 0; run < o.runs; ++run) {
+    const std::string group = "group-bench-at-once-" + std::to_string(::getpid()) + "-" + std::to_string(run);
+    std::vector<std::unique_ptr<member>> members;
+    for (int i = 0; i < o.consumers; ++i) {
+      members.push_back(std::make_unique<member>(o, topic, group, i, consumed, false));
+    }
+    // librdkafka looks the coordinator up as soon as a consumer exists: let
+    // that happen, so the time measured is the group's.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    auto start = clock_type::now();
+    for (auto& m : members) m->subscribe();
+    took.push_back(wait_spread(members, o.partitions, start));
+    for (auto& m : members) m->stop();
+  }
+  auto sorted = took;
+  std::sort(sorted.begin(), sorted.end());
+  const bool all_assigned = sorted.front() >= 0;
+  const double median = sorted[sorted.size() / 2];
+  if (o.json) {
+    std::printf("{\"partitions\":%d,\"consumers\":%d,\"assignor\":\"%s\",\"initial_rebalance_delay_ms\":%d,"
+                "\"runs\":%d,\"at_once_assigned_ms\":[",
+                o.partitions, o.consumers, o.assignor.c_str(), o.initial_delay_ms, o.runs);
+    for (size_t i = 0; i < took.size(); ++i) std::printf("%s%.1f", i ? "," : "", took[i] * 1000);
+    std::printf("]}\n");
+  } else {
+    std::printf("  %d consumers subscribe at once -> assigned (%d partitions, %s, "
+                "group.initial.rebalance.delay.ms=%d): min %.3f s, median %.3f s, max %.3f s over %d runs (",
+                o.consumers, o.partitions, o.assignor.c_str(), o.initial_delay_ms, sorted.front(), median,
+                sorted.back(), o.runs);
+    for (size_t i = 0; i < took.size(); ++i) std::printf("%s%.3f", i ? " " : "", took[i]);
+    std::printf(")\n");
+  }
+  return all_assigned ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -216,6 +274,15 @@ int main(int argc, char** argv) {
                                      "group-bench", o.bootstrap);
   const std::string topic = "group-bench-" + std::to_string(o.partitions) + "p-" + std::to_string(::getpid());
   const std::string group = "group-bench-" + std::to_string(::getpid());
+  if (o.at_once) {
+    // A topic for the group to split (the broker creates it on the
+    // producer's Metadata request); nothing is produced.
+    delivery_counter unused;
+    geomirror::bench::make_producer(o.bootstrap, "-1", unused, topic).reset();
+    int rc = run_at_once(o, topic);
+    if (broker) broker->stop();
+    return rc;
+  }
 
   // Produce.
   delivery_counter deliveries;

@@ -7,6 +7,8 @@
 #     on 1 and on 12 partitions
 #   - consumer group round trip: 3 subscribed consumers that commit, records/s
 #     and rebalance times (subscribe -> assigned; a 4th member joining)
+#   - two consumers subscribe at once -> assigned (4 partitions), with Kafka's
+#     default group.initial.rebalance.delay.ms (3000) and with 0
 # Usage: bench/run.sh [--records N]   (default 200000 per run)
 # Data goes under $GEOMIRROR_BENCH_DIR (default: build/bench-data) on the disk measured.
 set -euo pipefail
@@ -48,3 +50,8 @@ echo "aim: produce MB/s >= 50% of the disk write rate (${disk_mb} MB/s -> $((dis
 
 echo "== consumer group round trip (produce, then a group of 3 consumers that commit; then a 4th joins)"
 "$root/build/bench/group_bench" --partitions 12 --records "$records" --record-size 1024 --consumers 3
+
+echo "== two consumers subscribe at once -> assigned (4 partitions, a new group each run)"
+for delay in 3000 0; do
+  "$root/build/bench/group_bench" --at-once --partitions 4 --consumers 2 --runs 5 --initial-rebalance-delay-ms "$delay"
+done

@@ -208,10 +208,16 @@ void group_coordinator::prepare_rebalance(group_metadata& g, const std::string& 
                    g.generation(), reason);
   if (old_state == group_state::empty) {
     // Kafka's InitialDelayedJoin: give the other members of a starting group
-    // a moment to join before the first generation is formed.
+    // a moment to join before the first generation is formed. The phase
+    // ends group.initial.rebalance.delay.ms after the last member arrived,
+    // and no later than the rebalance timeout (max.poll.interval.ms) of the
+    // member that started it. Kafka instead re-arms a whole delay when the
+    // current one ends if anybody arrived during it, so members that
+    // subscribe together (the second one a millisecond after the first)
+    // wait two delays there; here they wait one.
     g.initial_join = true;
-    g.new_member_added = false;
-    g.initial_join_remaining_ms = std::max(g.rebalance_timeout_ms() - config_.initial_rebalance_delay_ms, 0);
+    g.initial_join_quiet_until_ms = now() + config_.initial_rebalance_delay_ms;
+    g.initial_join_deadline_ms = now() + std::max(g.rebalance_timeout_ms(), config_.initial_rebalance_delay_ms);
     arm_join_timer(g, config_.initial_rebalance_delay_ms);
   } else {
     g.initial_join = false;
@@ -228,8 +234,37 @@ void group_coordinator::arm_join_timer(group_metadata& g, int32_t delay_ms) {
   });
 }
 
+void group_coordinator::note_initial_join_arrival(group_metadata& g) {
+  if (!g.is(group_state::preparing_rebalance) || !g.initial_join) return;
+  g.initial_join_quiet_until_ms =
+      std::max(g.initial_join_quiet_until_ms, now() + int64_t{config_.initial_rebalance_delay_ms});
+}
+
+int64_t group_coordinator::initial_join_wait_ms(const group_metadata& g) const {
+  const int64_t t = now();
+  const int64_t quiet_end = std::min(g.initial_join_quiet_until_ms, g.initial_join_deadline_ms);
+  if (t < quiet_end) return quiet_end - t;
+  // A member just handed its id (MEMBER_ID_REQUIRED) is on its way back
+  // with it: the first generation waits a little for it rather than forming
+  // without it and rebalancing again as soon as it is in. That matters with
+  // a delay shorter than the round trip (0): a generation formed without a
+  // member that is already joining costs librdkafka 1-2 s, its minimum
+  // interval between JoinGroups.
+  int64_t hold = 0;
+  for (const auto& [_, p] : g.pending_members) hold = std::max(hold, p.since_ms + config_.pending_member_grace_ms);
+  hold = std::min(hold, g.initial_join_deadline_ms);
+  return t < hold ? hold - t : 0;
+}
+
 void group_coordinator::try_complete_join(group_metadata& g, completions& c) {
-  if (g.is(group_state::preparing_rebalance) && !g.initial_join && g.all_members_joined()) complete_join(g, c);
+  if (!g.is(group_state::preparing_rebalance)) return;
+  if (g.initial_join) {
+    // Its timer completes it: members that arrive, join with their id or
+    // go move the timer to what is now left to wait (0 fires at once).
+    arm_join_timer(g, static_cast<int32_t>(initial_join_wait_ms(g)));
+    return;
+  }
+  if (g.all_members_joined()) complete_join(g, c);
 }
 
 void group_coordinator::on_join_timer(const group_ptr& gp, uint64_t timer_id) {
@@ -238,13 +273,12 @@ void group_coordinator::on_join_timer(const group_ptr& gp, uint64_t timer_id) {
   auto& g = *gp;
   if (stopped_ || g.join_timer.id != timer_id || !g.is(group_state::preparing_rebalance)) return;
   g.join_timer = {};
-  if (g.initial_join && g.new_member_added && g.initial_join_remaining_ms > 0) {
-    // Members are still arriving: wait once more, within the rebalance timeout.
-    g.new_member_added = false;
-    int32_t delay = std::min(config_.initial_rebalance_delay_ms, g.initial_join_remaining_ms);
-    g.initial_join_remaining_ms -= delay;
-    arm_join_timer(g, delay);
-    return;
+  if (g.initial_join) {
+    if (int64_t wait = initial_join_wait_ms(g); wait > 0) {
+      group_log().debug("group {}: members are still arriving; the first generation waits {} ms more", g.id(), wait);
+      arm_join_timer(g, static_cast<int32_t>(wait));
+      return;
+    }
   }
   complete_join(g, c);
 }
@@ -354,12 +388,14 @@ void group_coordinator::on_heartbeat_timer(const group_ptr& gp, const std::strin
 }
 
 void group_coordinator::add_pending_member(group_metadata& g, const std::string& member_id, int32_t timeout_ms) {
-  auto& slot = g.pending_members[member_id];
-  slot.cancel();
+  auto& pending = g.pending_members[member_id];
+  pending.cancel();
+  pending.since_ms = now();
   uint64_t id = next_timer_id();
-  slot = arm(id, timeout_ms, [this, weak = g.weak_from_this(), member_id, id] {
+  pending.expiry = arm(id, timeout_ms, [this, weak = g.weak_from_this(), member_id, id] {
     if (auto locked = weak.lock()) on_pending_member_timer(locked, member_id, id);
   });
+  note_initial_join_arrival(g);
 }
 
 void group_coordinator::on_pending_member_timer(const group_ptr& gp, const std::string& member_id,
@@ -368,7 +404,7 @@ void group_coordinator::on_pending_member_timer(const group_ptr& gp, const std::
   std::lock_guard lock(gp->mu);
   auto& g = *gp;
   auto it = g.pending_members.find(member_id);
-  if (stopped_ || it == g.pending_members.end() || it->second.id != timer_id) return;
+  if (stopped_ || it == g.pending_members.end() || it->second.expiry.id != timer_id) return;
   group_log().info("group {}: pending member {} did not rejoin within its session timeout; forgetting it", g.id(),
                    member_id);
   remove_pending_member_and_update_group(g, member_id, c);

@@ -51,6 +51,11 @@ struct coordinator_config {
   // How long a new member may wait in a join phase before it counts as gone
   // (Kafka's fixed NewMemberJoinTimeoutMs).
   int32_t new_member_join_timeout_ms = 300'000;
+  // How long the first join phase of a group, its delay over, still waits
+  // for a member handed its id by MEMBER_ID_REQUIRED to join with it
+  // (librdkafka does so at once; one that does not joins in a later
+  // rebalance). It matters when the delay is shorter than that round trip.
+  int32_t pending_member_grace_ms = 1000;
 };
 
 struct join_request {
@@ -243,6 +248,12 @@ class group_coordinator {
   void maybe_prepare_rebalance(group_metadata& g, const std::string& reason, completions& c);
   void prepare_rebalance(group_metadata& g, const std::string& reason, completions& c);
   void try_complete_join(group_metadata& g, completions& c);
+  // A member joined, or was handed an id, during an initial join phase: the
+  // phase ends no sooner than the delay from now.
+  void note_initial_join_arrival(group_metadata& g);
+  // How long an initial join phase still waits: for its quiet period, then
+  // for members handed an id just before; 0 when it can complete.
+  int64_t initial_join_wait_ms(const group_metadata& g) const;
   void complete_join(group_metadata& g, completions& c);
   void on_join_timer(const group_ptr& g, uint64_t timer_id);
   void on_sync_timer(const group_ptr& g, uint64_t timer_id, int32_t generation);

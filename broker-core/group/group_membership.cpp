@@ -198,9 +198,9 @@ void group_coordinator::add_member_and_rebalance(group_metadata& g, join_request
   m.protocols = std::move(req.protocols);
   m.awaiting_join = std::move(done);
   m.is_new = true;
-  // More members arriving during the first join phase extend its delay.
-  if (g.is(group_state::preparing_rebalance) && g.generation() == 0) g.new_member_added = true;
   g.add(std::move(m));
+  // More members arriving during the first join phase extend its delay.
+  note_initial_join_arrival(g);
   // A new member cannot heartbeat while its JoinGroup is parked: it gets the
   // new-member join timeout instead of its session timeout.
   schedule_heartbeat(g, g.get(member_id), config_.new_member_join_timeout_ms);

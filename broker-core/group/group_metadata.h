@@ -74,6 +74,15 @@ struct timer_slot {
   }
 };
 
+// A member given an id by MEMBER_ID_REQUIRED that has not joined with it
+// yet: when that happened, and the timer that forgets it.
+struct pending_member {
+  int64_t since_ms = 0;
+  timer_slot expiry;
+
+  void cancel() { expiry.cancel(); }
+};
+
 struct member_metadata {
   std::string member_id;
   std::optional<std::string> group_instance_id;
@@ -150,9 +159,8 @@ class group_metadata : public std::enable_shared_from_this<group_metadata> {
   bool all_members_joined() const;
   int32_t rebalance_timeout_ms() const;
 
-  // Members given an id by MEMBER_ID_REQUIRED that have not rejoined yet,
-  // with their expiry timers.
-  std::map<std::string, timer_slot> pending_members;
+  // Members given an id by MEMBER_ID_REQUIRED that have not rejoined yet.
+  std::map<std::string, pending_member> pending_members;
   // Members of this generation whose SyncGroup has not arrived yet.
   std::set<std::string> pending_sync;
 
@@ -200,9 +208,13 @@ class group_metadata : public std::enable_shared_from_this<group_metadata> {
 
   // -- rebalance timers (armed by the coordinator) --------------------------
   timer_slot join_timer;
-  bool initial_join = false;              // join_timer is Kafka's InitialDelayedJoin
-  int32_t initial_join_remaining_ms = 0;  // rebalance time left for further delays
-  bool new_member_added = false;          // a member joined during the initial delay
+  // The join phase began in Empty and waits for more members (Kafka's
+  // InitialDelayedJoin): it ends group.initial.rebalance.delay.ms after the
+  // last member arrived (or was handed its id), never later than the
+  // rebalance timeout after it began.
+  bool initial_join = false;
+  int64_t initial_join_quiet_until_ms = 0;  // last arrival + the delay
+  int64_t initial_join_deadline_ms = 0;     // start + the rebalance timeout
   timer_slot sync_timer;
 
  private:

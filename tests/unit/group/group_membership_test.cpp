@@ -55,9 +55,9 @@ TEST_F(membership, TwoMembersShareAGeneration) {
   auto ja = join("g", "", {"orders"}, std::nullopt, false);
   timers.advance(50);
   auto jb = join("g", "", {"orders", "audit"}, std::nullopt, false);
-  timers.advance(100);  // the second member extended the initial delay
+  timers.advance(99);  // the second member moved the end to one delay after it arrived
   EXPECT_FALSE(is_ready(ja));
-  timers.advance(100);
+  timers.advance(1);
   auto ra = await(ja);
   auto rb = await(jb);
   ASSERT_FALSE(ra.error);
@@ -95,6 +95,99 @@ TEST_F(membership, TwoMembersShareAGeneration) {
   EXPECT_EQ(await(sync("g", rb.member_id, 1)).assignment, assignment("orders", {3, 4, 5}));
 }
 
+// Issue 11: members that subscribe together get their ids
+// (MEMBER_ID_REQUIRED) and join with them within a moment; the first
+// generation forms one delay later, not two (where Kafka re-arms its delay
+// because the second member came in during the first).
+TEST_F(membership, MembersJoiningTogetherShareOneInitialDelay) {
+  auto a = await(join("g", ""));
+  auto b = await(join("g", ""));
+  ASSERT_EQ(a.error, errc::member_id_required);
+  ASSERT_EQ(b.error, errc::member_id_required);
+  auto ja = join("g", a.member_id);
+  timers.advance(1);
+  auto jb = join("g", b.member_id);
+  timers.advance(config.initial_rebalance_delay_ms - 1);
+  EXPECT_FALSE(is_ready(ja)) << "one delay after the last member arrived, not after the first";
+  timers.advance(1);
+  auto ra = await(ja);
+  auto rb = await(jb);
+  ASSERT_FALSE(ra.error);
+  ASSERT_FALSE(rb.error);
+  EXPECT_EQ(ra.generation_id, 1);
+  EXPECT_EQ(rb.generation_id, 1);
+  EXPECT_EQ(ra.members.size(), 2u);
+}
+
+// Members that keep arriving keep the first join phase open, each for one
+// delay, but never past the rebalance timeout of the member that opened it.
+TEST_F(membership, ArrivalsExtendTheInitialDelayUpToTheRebalanceTimeout) {
+  auto join_v3 = [&] { return join("g", "", {"orders"}, std::nullopt, false, 10'000, 250); };
+  auto ja = join_v3();
+  timers.advance(90);
+  auto jb = join_v3();
+  timers.advance(90);
+  EXPECT_FALSE(is_ready(ja)) << "the second member extended the delay";
+  auto jc = join_v3();  // would extend it to t=280
+  timers.advance(69);
+  EXPECT_FALSE(is_ready(ja));
+  timers.advance(1);  // t=250: the rebalance timeout
+  auto ra = await(ja);
+  ASSERT_FALSE(ra.error);
+  EXPECT_EQ(ra.members.size(), 3u);
+  EXPECT_EQ(await(jb).generation_id, 1);
+  EXPECT_EQ(await(jc).generation_id, 1);
+}
+
+// With no delay the first generation forms at once, but not without a
+// member that was handed its id and is joining with it: forming without it
+// would cost librdkafka a second join round, 1-2 s. One that does not come
+// back holds the group for pending_member_grace_ms at most.
+TEST_F(membership, WithoutDelayTheFirstGenerationWaitsForMembersHandedAnId) {
+  config.initial_rebalance_delay_ms = 0;
+  restart();
+  auto a = await(join("g", ""));
+  auto b = await(join("g", ""));
+  auto ja = join("g", a.member_id);
+  timers.advance(10);
+  EXPECT_FALSE(is_ready(ja)) << "b has its id and is on its way";
+  auto jb = join("g", b.member_id);
+  timers.advance(0);
+  auto ra = await(ja);
+  ASSERT_FALSE(ra.error);
+  EXPECT_EQ(ra.generation_id, 1);
+  EXPECT_EQ(ra.members.size(), 2u);
+  EXPECT_FALSE(await(jb).error);
+
+  // A member handed an id that never joins with it.
+  auto c = await(join("h", ""));
+  auto d = await(join("h", ""));
+  auto jc = join("h", c.member_id);
+  timers.advance(config.pending_member_grace_ms - 1);
+  EXPECT_FALSE(is_ready(jc));
+  timers.advance(1);
+  auto rc = await(jc);
+  ASSERT_FALSE(rc.error);
+  EXPECT_EQ(rc.members.size(), 1u) << "formed without the member that did not come back";
+  (void)d;
+
+  // One that leaves instead (LeaveGroup with its pending id) holds nothing.
+  auto f = await(join("j", ""));
+  auto h = await(join("j", ""));
+  auto jf = join("j", f.member_id);
+  timers.advance(10);
+  EXPECT_FALSE(is_ready(jf));
+  EXPECT_FALSE(coordinator->leave_group("j", {{h.member_id, std::nullopt, ""}}).members.at(0));
+  timers.advance(0);
+  EXPECT_EQ(await(jf).members.size(), 1u);
+
+  // Alone, a member is not held at all.
+  auto e = await(join("i", ""));
+  auto je = join("i", e.member_id);
+  timers.advance(0);
+  EXPECT_EQ(await(je).generation_id, 1);
+}
+
 TEST_F(membership, HeartbeatAnswersPerState) {
   EXPECT_EQ(coordinator->heartbeat("", "m", std::nullopt, 1), errc::invalid_group_id);
   EXPECT_EQ(coordinator->heartbeat("nope", "m", std::nullopt, 1), errc::unknown_member_id);
@@ -123,7 +216,7 @@ TEST_F(membership, HeartbeatAnswersPerState) {
 TEST_F(membership, SessionTimeoutEvictsASilentMember) {
   auto ja = join("g", "", {"orders"}, std::nullopt, false);
   auto jb = join("g", "", {"orders"}, std::nullopt, false);
-  timers.advance(200);  // the second joiner extends the initial delay once
+  timers.advance(200);  // past the initial delay, which both joiners share
   auto ra = await(ja);
   auto rb = await(jb);
   auto sb = sync("g", rb.member_id, 1);
@@ -148,7 +241,7 @@ TEST_F(membership, SessionTimeoutEvictsASilentMember) {
 TEST_F(membership, RebalanceTimeoutDropsMembersThatDoNotRejoin) {
   auto ja = join("g", "", {"orders"}, std::nullopt, false, 60'000, 5'000);
   auto jb = join("g", "", {"orders"}, std::nullopt, false, 60'000, 5'000);
-  timers.advance(200);  // the second joiner extends the initial delay once
+  timers.advance(200);  // past the initial delay, which both joiners share
   auto ra = await(ja);
   auto rb = await(jb);
   auto sb = sync("g", rb.member_id, 1);
@@ -171,7 +264,7 @@ TEST_F(membership, RebalanceTimeoutDropsMembersThatDoNotRejoin) {
 TEST_F(membership, MembersThatDoNotSyncAreRemoved) {
   auto ja = join("g", "", {"orders"}, std::nullopt, false, 60'000, 5'000);
   auto jb = join("g", "", {"orders"}, std::nullopt, false, 60'000, 5'000);
-  timers.advance(200);  // the second joiner extends the initial delay once
+  timers.advance(200);  // past the initial delay, which both joiners share
   auto ra = await(ja);
   auto rb = await(jb);
   auto leader = sync("g", ra.member_id, 1);
@@ -186,7 +279,7 @@ TEST_F(membership, MembersThatDoNotSyncAreRemoved) {
 TEST_F(membership, CooperativeRejoinRules) {
   auto ja = join("g", "", {"orders"}, std::nullopt, false);
   auto jb = join("g", "", {"orders"}, std::nullopt, false);
-  timers.advance(200);  // the second joiner extends the initial delay once
+  timers.advance(200);  // past the initial delay, which both joiners share
   auto ra = await(ja);
   auto rb = await(jb);
   auto sb = sync("g", rb.member_id, 1);
@@ -226,7 +319,7 @@ TEST_F(membership, CooperativeRejoinRules) {
 TEST_F(membership, StaticMemberRestartKeepsAssignmentAndFencesTheOldId) {
   auto ja = join("g", "", {"orders"}, std::string("instance-a"), true);
   auto jb = join("g", "", {"orders"}, std::string("instance-b"), true);
-  timers.advance(200);  // the second joiner extends the initial delay once
+  timers.advance(200);  // past the initial delay, which both joiners share
   auto ra = await(ja);
   auto rb = await(jb);
   ASSERT_FALSE(ra.error) << "static members skip MEMBER_ID_REQUIRED";
@@ -285,7 +378,7 @@ TEST_F(membership, LeaveGroup) {
 
   auto ja = join("g", "", {"orders"}, std::nullopt, false);
   auto jb = join("g", "", {"orders"}, std::string("instance-b"), false);
-  timers.advance(200);  // the second joiner extends the initial delay once
+  timers.advance(200);  // past the initial delay, which both joiners share
   auto ra = await(ja);
   auto rb = await(jb);
   auto sb = sync("g", rb.member_id, 1);
@@ -370,7 +463,7 @@ TEST_F(membership, GroupMaxSize) {
   auto rc = await(jc);
   EXPECT_EQ(rc.error, errc::group_max_size_reached);
   EXPECT_TRUE(rc.member_id.empty());
-  timers.advance(200);  // the second joiner extends the initial delay once
+  timers.advance(200);  // past the initial delay, which both joiners share
   EXPECT_FALSE(await(ja).error);
   EXPECT_FALSE(await(jb).error);
   EXPECT_EQ(await(join("g", "", {"orders"}, std::nullopt, false)).error, errc::group_max_size_reached);
