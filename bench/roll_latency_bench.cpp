@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
   }
   producer->flush(60'000);
   const double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
+  producer.reset();
   stop = true;
   consumer_thread.join();
   const size_t rolled = count_segments(broker->data_dir(), hot) - segments_before;

@@ -132,6 +132,7 @@ int run_broker(const broker_options& options) {
     void dispatch(const net::request_frame& request, net::respond_fn respond) override {
       target->dispatch(request, std::move(respond));
     }
+    bool is_barrier(const net::request_frame& request) const override { return target->is_barrier(request); }
   } forward;
   net::server server(server_options, forward);
   server.listen();
@@ -156,8 +157,11 @@ int run_broker(const broker_options& options) {
   std::vector<std::pair<int16_t, std::string_view>> api_names;
   for (const auto& api : handlers::served_apis()) api_names.emplace_back(api.key, api.name);
   metrics::broker_probe probe(*metrics_registry, api_names);
-  handlers::broker_services services{topics, config, server.timers(), identity, groups, producer_ids, logs.io(),
-                                     &probe};
+  // Admin calls and other handlers that wait for the disk run here, in
+  // arrival order (handlers/registry.cpp marks them).
+  storage::worker_pool admin_thread(1, "gm-admin");
+  handlers::broker_services services{topics, config,        server.timers(), identity, groups, producer_ids,
+                                     logs.io(), admin_thread, &probe};
   auto partitions_collector = std::make_shared<metrics::partition_collector>(topics);
   std::unique_ptr<prometheus::Exposer> exposer;
   std::string metrics_note;
@@ -182,6 +186,7 @@ int run_broker(const broker_options& options) {
                identity.node_id, options.data_dir.string(), metrics_note);
   server.run();
 
+  admin_thread.stop();
   groups.stop();
   logs.stop();
   spdlog::info("geomirror-broker stopped cleanly");

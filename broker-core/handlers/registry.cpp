@@ -41,7 +41,13 @@ namespace {
 
 template <class Request>
 constexpr api_entry entry(handler_fn handler, std::string_view name, int16_t min_version = Request::min_version) {
-  return {Request::api_key, min_version, Request::max_version, handler, name};
+  return {Request::api_key, min_version, Request::max_version, handler, name, false};
+}
+
+// An API whose handler may wait for the disk (api_entry::blocking).
+template <class Request>
+constexpr api_entry blocking_entry(handler_fn handler, std::string_view name) {
+  return {Request::api_key, Request::min_version, Request::max_version, handler, name, true};
 }
 
 // Every version of each schema is served, except Fetch below 4, which would
@@ -52,13 +58,13 @@ constexpr api_entry entry(handler_fn handler, std::string_view name, int16_t min
 const std::array apis = {
     entry<protocol::produce_request>(handle_produce, "Produce"),
     entry<protocol::fetch_request>(handle_fetch, "Fetch", 4),
-    entry<protocol::list_offsets_request>(handle_list_offsets, "ListOffsets"),
+    blocking_entry<protocol::list_offsets_request>(handle_list_offsets, "ListOffsets"),
     entry<protocol::metadata_request>(handle_metadata, "Metadata"),
     entry<protocol::api_versions_request>(handle_api_versions, "ApiVersions"),
-    entry<protocol::create_topics_request>(handle_create_topics, "CreateTopics"),
-    entry<protocol::delete_topics_request>(handle_delete_topics, "DeleteTopics"),
+    blocking_entry<protocol::create_topics_request>(handle_create_topics, "CreateTopics"),
+    blocking_entry<protocol::delete_topics_request>(handle_delete_topics, "DeleteTopics"),
     entry<protocol::describe_configs_request>(handle_describe_configs, "DescribeConfigs"),
-    entry<protocol::create_partitions_request>(handle_create_partitions, "CreatePartitions"),
+    blocking_entry<protocol::create_partitions_request>(handle_create_partitions, "CreatePartitions"),
     entry<protocol::describe_cluster_request>(handle_describe_cluster, "DescribeCluster"),
     entry<protocol::find_coordinator_request>(handle_find_coordinator, "FindCoordinator"),
     entry<protocol::offset_commit_request>(handle_offset_commit, "OffsetCommit"),
@@ -71,10 +77,11 @@ const std::array apis = {
     entry<protocol::list_groups_request>(handle_list_groups, "ListGroups"),
     entry<protocol::delete_groups_request>(handle_delete_groups, "DeleteGroups"),
     entry<protocol::offset_delete_request>(handle_offset_delete, "OffsetDelete"),
-    entry<protocol::init_producer_id_request>(handle_init_producer_id, "InitProducerId"),
-    entry<protocol::delete_records_request>(handle_delete_records, "DeleteRecords"),
-    entry<protocol::alter_configs_request>(handle_alter_configs, "AlterConfigs"),
-    entry<protocol::incremental_alter_configs_request>(handle_incremental_alter_configs, "IncrementalAlterConfigs"),
+    blocking_entry<protocol::init_producer_id_request>(handle_init_producer_id, "InitProducerId"),
+    blocking_entry<protocol::delete_records_request>(handle_delete_records, "DeleteRecords"),
+    blocking_entry<protocol::alter_configs_request>(handle_alter_configs, "AlterConfigs"),
+    blocking_entry<protocol::incremental_alter_configs_request>(handle_incremental_alter_configs,
+                                                                "IncrementalAlterConfigs"),
 };
 
 net::frame_bytes encode_response_header(int16_t api_key, int16_t api_version, int32_t correlation_id) {
@@ -138,6 +145,11 @@ const api_entry* find_served_api(int16_t key) {
   return nullptr;
 }
 
+bool api_dispatcher::is_barrier(const net::request_frame& request) const {
+  const api_entry* api = find_served_api(read_int16(*request.data, 0));
+  return api != nullptr && api->blocking;
+}
+
 void api_dispatcher::dispatch(const net::request_frame& request, net::respond_fn respond) {
   const auto& frame = *request.data;
   int16_t api_key = read_int16(frame, 0);
@@ -185,16 +197,23 @@ void api_dispatcher::dispatch(const net::request_frame& request, net::respond_fn
                                                         std::move(body->bytes), std::move(body->splices)));
       },
       [shared_respond](std::string reason) { (*shared_respond)(net::dispatch_result::close(std::move(reason))); }};
-  try {
-    api->handler(ctx, std::move(r));
-  } catch (const protocol::decode_error& e) {
-    (*shared_respond)(net::dispatch_result::close(
-        fmt::format("malformed {} v{} request (correlation id {}, client {}): {}", api->name, api_version,
-                    correlation_id, ctx.header.client_id.value_or("(null)"), e.what())));
-  } catch (const std::exception& e) {
-    spdlog::error("{} v{} handler failed (correlation id {}, client {} at {}): {}", api->name, api_version,
-                  correlation_id, ctx.header.client_id.value_or("(null)"), request.peer, e.what());
-    (*shared_respond)(net::dispatch_result::close(fmt::format("internal error while handling {}", api->name)));
+  auto run = [api, api_version, correlation_id, ctx = std::move(ctx), r = std::move(r), shared_respond]() mutable {
+    try {
+      api->handler(ctx, std::move(r));
+    } catch (const protocol::decode_error& e) {
+      (*shared_respond)(net::dispatch_result::close(
+          fmt::format("malformed {} v{} request (correlation id {}, client {}): {}", api->name, api_version,
+                      correlation_id, ctx.header.client_id.value_or("(null)"), e.what())));
+    } catch (const std::exception& e) {
+      spdlog::error("{} v{} handler failed (correlation id {}, client {} at {}): {}", api->name, api_version,
+                    correlation_id, ctx.header.client_id.value_or("(null)"), ctx.peer, e.what());
+      (*shared_respond)(net::dispatch_result::close(fmt::format("internal error while handling {}", api->name)));
+    }
+  };
+  if (api->blocking) {
+    services_.admin.post(std::move(run));
+  } else {
+    run();
   }
 }
 

@@ -17,6 +17,10 @@ struct api_entry {
   int16_t max_version;
   handler_fn handler;
   std::string_view name;
+  // The handler does file or database work (fsyncs, SQLite commits, file
+  // creation and deletion, index lookups on cold data): it runs on the admin
+  // thread, in arrival order, never on a network thread.
+  bool blocking = false;
 };
 
 std::span<const api_entry> served_apis();
@@ -29,6 +33,8 @@ class api_dispatcher : public net::dispatcher {
   // `probe` (may be null) counts every request and its latency.
   api_dispatcher(broker_services& services, metrics::broker_probe* probe) : services_(services), probe_(probe) {}
   void dispatch(const net::request_frame& request, net::respond_fn respond) override;
+  // Blocking handlers (api_entry::blocking) run alone on their connection.
+  bool is_barrier(const net::request_frame& request) const override;
 
  private:
   broker_services& services_;

@@ -40,6 +40,8 @@ struct broker_services {
   metadata::producer_id_allocator& producer_ids;
   // Storage threads for work that may wait for the disk (cold reads).
   storage::worker_pool& io;
+  // The thread that runs blocking handlers (api_entry::blocking), in order.
+  storage::worker_pool& admin;
   metrics::broker_probe* probe = nullptr;  // may be null (no metrics)
 };
 

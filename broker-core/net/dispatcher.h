@@ -58,6 +58,11 @@ class dispatcher {
   // Called on the connection's strand in arrival order: work done before
   // this returns (such as appending a batch) happens in request order.
   virtual void dispatch(const request_frame& request, respond_fn respond) = 0;
+  // True for a request that must run alone, as Kafka runs every request: the
+  // connection dispatches it once all earlier ones are answered and reads the
+  // next one only after it is answered (requests whose handler works off the
+  // network threads keep their place in the connection's order that way).
+  virtual bool is_barrier(const request_frame& /*request*/) const { return false; }
 };
 
 }  // namespace geomirror::net

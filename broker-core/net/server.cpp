@@ -12,6 +12,7 @@
 #include <chrono>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include <netinet/in.h>
@@ -249,7 +250,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   bool must_pause_reading() const {
-    return pending_.size() >= options_.max_inflight_per_connection ||
+    return (barrier_seq_ && first_seq_ <= *barrier_seq_) || pending_.size() >= options_.max_inflight_per_connection ||
            memory_->held.load() >= static_cast<size_t>(options_.max_request_bytes);
   }
 
@@ -270,11 +271,16 @@ class session : public std::enable_shared_from_this<session> {
         }
         auto holder = co_await read_frame(static_cast<size_t>(size));
         if (!holder || closed_) break;
+        request_frame frame{std::shared_ptr<const frame_bytes>(holder, &holder->bytes), peer_, id_};
+        const bool barrier = dispatcher_.is_barrier(frame);
+        while (barrier && !closed_ && !pending_.empty()) co_await slot_freed_.wait();
+        if (closed_) break;
         uint64_t seq = next_seq_++;
+        if (barrier) barrier_seq_ = seq;
         pending_.emplace_back();
         auto self = shared_from_this();
         dispatcher_.dispatch(
-            request_frame{std::shared_ptr<const frame_bytes>(holder, &holder->bytes), peer_, id_},
+            frame,
             [self, seq](dispatch_result r) {
               asio::post(self->socket_.get_executor(),
                          [self, seq, r = std::move(r)]() mutable { self->complete(seq, std::move(r)); });
@@ -432,6 +438,7 @@ class session : public std::enable_shared_from_this<session> {
   std::deque<slot> pending_;
   uint64_t next_seq_ = 0;
   uint64_t first_seq_ = 0;
+  std::optional<uint64_t> barrier_seq_;  // the last barrier request (is_barrier)
   bool closed_ = false;
 };
 
