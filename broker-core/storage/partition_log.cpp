@@ -84,7 +84,6 @@ partition_log::pending_seal partition_log::switch_segment_locked(std::shared_ptr
 
 void partition_log::complete_seal(pending_seal seal) {
   pending_callbacks out;
-  std::vector<std::filesystem::path> unlink;
   sync_count_.fetch_add(1, std::memory_order_relaxed);
   auto sealed = seal.old->seal();
   const char* what = "segment seal (fdatasync) at roll";
@@ -93,21 +92,8 @@ void partition_log::complete_seal(pending_seal seal) {
     sealed = sync_dir(dir_);
     what = "directory fsync at roll";
   }
-  bool snapshot_ok = false;
-  if (sealed && !seal.snapshot.empty()) {
-    const auto path = producer_snapshot_path(dir_, seal.snapshot_offset);
-    if (auto r = write_file_atomic(path, seal.snapshot); r) {
-      snapshot_ok = true;
-    } else {
-      // Not fatal: open() falls back to an older snapshot and a longer replay.
-      storage_log().warn("{}: cannot write producer snapshot {}: {}", name(), path.filename().string(),
-                         r.error().message());
-    }
-  }
   bool schedule = false;
   {
-    std::lock_guard alock(append_mutex_);
-    if (snapshot_ok) snapshot_written_locked(seal.snapshot_offset, unlink);
     std::lock_guard lock(mutex_);
     --seals_pending_;
     if (!sealed) {
@@ -120,8 +106,23 @@ void partition_log::complete_seal(pending_seal seal) {
     }
     schedule = sync_wanted_locked() && try_schedule_locked();
   }
-  remove_files_quietly(unlink);
   if (schedule) flusher_.schedule(shared_from_this());
+  out.fire();
+  if (!sealed || seal.snapshot.empty()) return;
+  // Only recovery needs the snapshot: acknowledgements do not wait for it.
+  const auto path = producer_snapshot_path(dir_, seal.snapshot_offset);
+  if (auto r = write_file_atomic(path, seal.snapshot); !r) {
+    // Not fatal: open() falls back to an older snapshot and a longer replay.
+    storage_log().warn("{}: cannot write producer snapshot {}: {}", name(), path.filename().string(),
+                       r.error().message());
+    return;
+  }
+  std::vector<std::filesystem::path> unlink;
+  {
+    std::lock_guard alock(append_mutex_);
+    snapshot_written_locked(seal.snapshot_offset, unlink);
+  }
+  remove_files_quietly(unlink);
 }
 
 void partition_log::run_roll() {
