@@ -32,6 +32,7 @@ class NetworkThreadsNeverWaitTest(unittest.TestCase):
 
         stop = threading.Event()
         errors = []
+        created = []
 
         def roll_load():
             # 200 records/s of 1 KB: a 16 KiB segment fills every 80 ms per
@@ -48,10 +49,9 @@ class NetworkThreadsNeverWaitTest(unittest.TestCase):
 
         def admin_load():
             deleter = RecordDeleter(broker.bootstrap)
-            n = 0
             while not stop.is_set():
-                n += 1
-                create_topic(broker.broker, "made-%d" % n, configs=RELAXED)
+                create_topic(broker.broker, "made-%d" % len(created), configs=RELAXED)
+                created.append(True)
                 deleter.delete_records("rolling", {0: -1})
                 time.sleep(0.2)
             deleter.close()
@@ -74,13 +74,18 @@ class NetworkThreadsNeverWaitTest(unittest.TestCase):
         for t in threads:
             t.join()
 
-        segments = [f for f in os.listdir(broker.partition_dir("rolling", 1)) if f.endswith(".log")]
-        rolled = int(sorted(segments)[-1].split(".")[0])
+        # Partition 1 is never trimmed, so each of its segments past the first is a roll.
+        segments = sorted(f for f in os.listdir(broker.partition_dir("rolling", 1)) if f.endswith(".log"))
+        rolled = int(segments[-1].split(".")[0])
         round_trips.sort()
-        print("%d probe round trips: median %.1f ms, max %.1f ms; 'rolling' partition 1 reached offset %d" %
-              (len(round_trips), 1000 * round_trips[len(round_trips) // 2], 1000 * round_trips[-1], rolled))
+        print("%d probe round trips: median %.1f ms, max %.1f ms; 'rolling' partition 1 rolled %d segments "
+              "(last base offset %d); %d topics created" %
+              (len(round_trips), 1000 * round_trips[len(round_trips) // 2], 1000 * round_trips[-1],
+               len(segments) - 1, rolled, len(created)))
         self.assertEqual(errors, [])
-        self.assertGreater(rolled, 160, "the load must have rolled many segments")
+        # Even a loaded 2-core machine rolls about ten per partition in the 6 s window.
+        self.assertGreaterEqual(len(segments) - 1, 4, "the load must have rolled segments while the probe ran")
+        self.assertGreaterEqual(len(created), 3, "the admin load must have created topics while the probe ran")
         self.assertLess(round_trips[-1], 0.8 * SLOW_SYNC_US / 1e6,
                         "a probe round trip waited for a sync: a network thread did file work")
 
