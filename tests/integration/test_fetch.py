@@ -9,9 +9,12 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
 from broker import Broker  # noqa: E402
-from clients import create_topic, kcat  # noqa: E402
+from clients import create_topic  # noqa: E402
+from kafka_wire import Connection, fetch_partition  # noqa: E402
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition  # noqa: E402
+
+MAX_WAIT_MS = 500
 
 
 class FetchTest(unittest.TestCase):
@@ -52,9 +55,18 @@ class FetchTest(unittest.TestCase):
 
     def test_waits_max_wait_when_no_data(self):
         create_topic(self.broker, "idle", partitions=1)
-        out = kcat(self.broker, "-C", "-t", "idle", "-o", "beginning", "-e", "-q",
-                   "-X", "fetch.wait.max.ms=300", "-f", "%s\n").stdout
-        self.assertEqual(out, "")
+        conn = Connection(self.broker)
+        try:
+            for version in (4, 11):
+                start = time.monotonic()
+                answer = fetch_partition(conn, "idle", 0, 0, version, max_wait_ms=MAX_WAIT_MS)
+                waited = time.monotonic() - start
+                self.assertEqual((answer["error"], answer["high_watermark"], answer["records"]), (0, 0, b""))
+                # Neither an immediate empty answer nor one that waits far past the deadline.
+                self.assertGreaterEqual(waited, MAX_WAIT_MS / 1000, "v%d answered before max wait" % version)
+                self.assertLess(waited, MAX_WAIT_MS / 1000 + 1.0, "v%d waited far past max wait" % version)
+        finally:
+            conn.close()
 
     def test_byte_limits_and_oversized_first_batch(self):
         create_topic(self.broker, "big", partitions=1, configs={"max.message.bytes": "3000000"})

@@ -14,6 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "support"))
 from broker import Broker  # noqa: E402
 from clients import create_topic  # noqa: E402
 from kafka_wire import Connection, fetch_partition  # noqa: E402
+from rdkafka_admin import RecordDeleter  # noqa: E402
 
 import kafka  # noqa: E402
 import kafka.errors  # noqa: E402
@@ -24,24 +25,6 @@ RECORDS = 10
 LOG_START = 5  # DeleteRecords moves the log start here
 BELOW = 2
 ABOVE = 50
-
-
-def delete_records(broker, topic, partition, offset):
-    """DeleteRecords v1 on the wire (neither Python client offers it);
-    returns (error code, new low watermark)."""
-    conn = Connection(broker)
-    try:
-        def body(w):
-            w.array([topic], lambda w, t: (w.string(t), w.array([partition], lambda w, p: (w.int32(p), w.int64(offset)))))
-            w.int32(10_000)
-        r = conn.request(21, 1, body, flexible=False)
-        r.int32()  # throttle
-        results = r.array(lambda r: (r.string(), r.array(lambda r: (r.int32(), r.int64(), r.int16()))))
-        _, partitions = results[0]
-        _, low_watermark, error = partitions[0]
-        return error, low_watermark
-    finally:
-        conn.close()
 
 
 def produce(broker, topic, values):
@@ -68,7 +51,11 @@ class FetchOutOfRangeTest(unittest.TestCase):
         name = "oor-%d" % FetchOutOfRangeTest.topics
         create_topic(self.broker, name)
         produce(self.broker, name, [b"r%d" % i for i in range(RECORDS)])
-        self.assertEqual(delete_records(self.broker, name, 0, LOG_START), (0, LOG_START))
+        deleter = RecordDeleter(self.broker.bootstrap)
+        try:
+            self.assertEqual(deleter.delete_records(name, {0: LOG_START}), {0: LOG_START})
+        finally:
+            deleter.close()
         return name
 
     # -- the wire ----------------------------------------------------------

@@ -32,7 +32,8 @@ def values_by_partition(broker, topic):
 class IdempotenceTest(unittest.TestCase):
     def produce_all(self, bootstrap, topic, during=None, logger=None):
         """Produces RECORDS values i (partition i % PARTITIONS) with
-        enable.idempotence while `during(stop_event)` runs alongside;
+        enable.idempotence while `during(stop_event, delivered)` runs
+        alongside (delivered() counts the acknowledged records so far);
         returns the delivery errors."""
         config = {"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 5,
                   "batch.num.messages": 500, "message.timeout.ms": 120000, "retry.backoff.ms": 50,
@@ -41,14 +42,17 @@ class IdempotenceTest(unittest.TestCase):
             config["logger"] = logger
         producer = Producer(config)
         errors = []
+        acknowledged = [0]
         stop = threading.Event()
-        side = threading.Thread(target=during, args=(stop,)) if during else None
+        side = threading.Thread(target=during, args=(stop, lambda: acknowledged[0])) if during else None
         if side:
             side.start()
 
         def on_delivery(err, msg):
             if err is not None:
                 errors.append(err)
+            else:
+                acknowledged[0] += 1
 
         for i in range(RECORDS):
             while True:
@@ -86,7 +90,7 @@ class IdempotenceTest(unittest.TestCase):
         proxy.upstream_port = broker.port
         create_topic(broker, "cut", partitions=PARTITIONS)
 
-        def cutter(stop):
+        def cutter(stop, delivered):
             while not stop.wait(0.05):
                 proxy.cut()
 
@@ -100,14 +104,23 @@ class IdempotenceTest(unittest.TestCase):
         self.addCleanup(broker.cleanup)
         create_topic(broker, "restart", partitions=PARTITIONS)
 
-        def restarter(stop):
-            time.sleep(0.5)
+        killed_after = []
+
+        def restarter(stop, delivered):
+            deadline = time.monotonic() + 30
+            while delivered() < RECORDS // 10 and time.monotonic() < deadline:
+                time.sleep(0.005)
             broker.kill9()
+            killed_after.append(delivered())
             time.sleep(0.3)
             broker.start(port=broker.port)
 
         errors = self.produce_all(broker.bootstrap, "restart", during=restarter)
         self.assertEqual(errors, [])
+        print("killed after %d of %d records were acknowledged" % (killed_after[0], RECORDS))
+        # The kill landed mid-stream: some records acknowledged before it, most after the restart.
+        self.assertGreaterEqual(killed_after[0], RECORDS // 10)
+        self.assertLess(killed_after[0], RECORDS // 2, "the kill came too late to test the restart")
         self.assert_exactly_once_in_order(broker, "restart")
 
     def test_runs_clean_without_broker_warnings(self):

@@ -62,7 +62,7 @@ TEST_F(offsets, MemberCommitsAreChecked) {
   EXPECT_EQ(coordinator->describe_group("g").state, group_state::preparing_rebalance);
   EXPECT_FALSE(commit("g", member, r.generation_id, {{{"orders", 1}, 7}}).at(0));
   EXPECT_EQ(fetch("g", "orders", 1), 7);
-  (void)second_join;
+  EXPECT_FALSE(is_ready(second_join)) << "the rebalance waits for the first member to rejoin";
 }
 
 TEST_F(offsets, OffsetsAndMembershipSurviveARestart) {
@@ -124,7 +124,8 @@ TEST_F(offsets, OffsetsAndMembershipSurviveARestart) {
   // Fresh session timers: a member that stops heartbeating is evicted.
   for (int i = 0; i < 4; ++i) {
     timers.advance(3000);
-    (void)coordinator->heartbeat("g", ra.member_id, std::nullopt, 1);
+    EXPECT_NE(coordinator->heartbeat("g", ra.member_id, std::nullopt, 1), errc::unknown_member_id)
+        << "the member that heartbeats stays";
   }
   EXPECT_EQ(coordinator->heartbeat("g", rb.member_id, std::string("instance-b"), 1), errc::unknown_member_id);
 }
@@ -276,7 +277,7 @@ TEST_F(offsets, Retention) {
   EXPECT_FALSE(commit("g", member, generation, {{{"orders", 0}, 5}}).at(0));
   for (int i = 0; i < 30; ++i) {
     timers.advance(3000);
-    (void)coordinator->heartbeat("g", member, std::nullopt, generation);
+    ASSERT_FALSE(coordinator->heartbeat("g", member, std::nullopt, generation));
   }
   coordinator->expire_offsets();
   EXPECT_EQ(fetch("g", "orders", 0), 5) << "subscribed topic of a stable group";
@@ -313,7 +314,8 @@ TEST_F(offsets, ConcurrentCommitsAndHeartbeats) {
         auto e = commit("g", member, generation, {{{"orders", t}, i}});
         ASSERT_FALSE(e.at(0)) << e.at(0).message();
         ASSERT_FALSE(coordinator->heartbeat("g", member, std::nullopt, generation));
-        (void)coordinator->fetch_offsets("g", std::nullopt, true);
+        for (const auto& fetched : coordinator->fetch_offsets("g", std::nullopt, true))
+          ASSERT_FALSE(fetched.error) << fetched.error.message();
       }
     });
   }

@@ -98,6 +98,7 @@ struct held_flusher::blocker final : flushable {
     cv.notify_all();
     cv.wait(lock, [this] { return !held; });
     entered = false;
+    cv.notify_all();
   }
 };
 
@@ -116,9 +117,12 @@ void held_flusher::hold() {
 }
 
 void held_flusher::release() {
-  std::lock_guard lock(blocker_->mu);
+  std::unique_lock lock(blocker_->mu);
   blocker_->held = false;
   blocker_->cv.notify_all();
+  // Until the thread has left the blocker, a hold() right after this one
+  // would find it still inside and never let it go.
+  blocker_->cv.wait(lock, [this] { return !blocker_->entered; });
 }
 
 int64_t now_ms() {

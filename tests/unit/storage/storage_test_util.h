@@ -61,7 +61,12 @@ class held_flusher {
   ~held_flusher();
   flusher& get() { return flusher_; }
   void hold();     // blocks the flusher thread (returns once it is blocked)
-  void release();  // lets it run again
+  void release();  // lets it run again (returns once it has left the hold)
+  // Returns once every job queued before the call has run (one FIFO thread).
+  void drain() {
+    hold();
+    release();
+  }
 
  private:
   struct blocker;
