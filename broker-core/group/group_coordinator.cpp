@@ -3,6 +3,7 @@
 // InitialDelayedJoin / DelayedSync / DelayedHeartbeat). Request entry points
 // live in group_membership.cpp and group_offsets.cpp.
 
+#include "broker-core/base/clock.h"
 #include "broker-core/group/group_coordinator.h"
 
 #include "broker-core/group/errc.h"
@@ -18,14 +19,6 @@
 #include <stdexcept>
 
 namespace geomirror::group {
-namespace {
-
-int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 void group_coordinator::completions::run() {
   auto fns = std::move(fns_);
@@ -34,12 +27,12 @@ void group_coordinator::completions::run() {
 }
 
 group_coordinator::group_coordinator(coordinator_config config, const std::filesystem::path& db_file,
-                                     net::scheduler& timers, topic_partitions_fn topic_partitions, clock_fn now)
+                                     base::scheduler& timers, topic_partitions_fn topic_partitions, clock_fn now)
     : config_(config),
       store_(std::make_unique<group_store>(db_file)),
       timers_(timers),
       topic_partitions_(std::move(topic_partitions)),
-      now_(now ? std::move(now) : clock_fn(wall_clock_ms)) {}
+      now_(now ? std::move(now) : clock_fn(base::wall_clock_ms)) {}
 
 group_coordinator::~group_coordinator() { stop(); }
 

@@ -16,14 +16,14 @@
 // Thread-safe. Each group has its own mutex; a map mutex (taken after a group
 // mutex, never before) guards the set of groups. JoinGroup and SyncGroup
 // requests are parked in the group and answered later from another request,
-// a timer (net::scheduler) or the store's writer thread. Every callback is
+// a timer (base::scheduler) or the store's writer thread. Every callback is
 // invoked exactly once and never under a lock. The scheduler must stop
 // running callbacks before the coordinator is destroyed.
 
+#include "broker-core/base/scheduler.h"
 #include "broker-core/group/group_metadata.h"
 #include "broker-core/group/group_store.h"
 #include "broker-core/group/types.h"
-#include "broker-core/net/scheduler.h"
 
 #include <atomic>
 #include <cstdint>
@@ -148,7 +148,7 @@ class group_coordinator {
  public:
   // Opens the group tables in `db_file` (throws std::runtime_error if it
   // cannot). Nothing is served before start().
-  group_coordinator(coordinator_config config, const std::filesystem::path& db_file, net::scheduler& timers,
+  group_coordinator(coordinator_config config, const std::filesystem::path& db_file, base::scheduler& timers,
                     topic_partitions_fn topic_partitions, clock_fn now = {});
   ~group_coordinator();
   group_coordinator(const group_coordinator&) = delete;
@@ -289,7 +289,7 @@ class group_coordinator {
 
   coordinator_config config_;
   std::unique_ptr<group_store> store_;
-  net::scheduler& timers_;
+  base::scheduler& timers_;
   topic_partitions_fn topic_partitions_;
   clock_fn now_;
   std::atomic<bool> stopped_{false};

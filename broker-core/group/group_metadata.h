@@ -8,9 +8,9 @@
 // The coordinator (group_coordinator) decides what happens; this class keeps
 // the bookkeeping consistent (awaiting counts, static member map, leader).
 
+#include "broker-core/base/scheduler.h"
 #include "broker-core/group/group_store.h"
 #include "broker-core/group/types.h"
-#include "broker-core/net/scheduler.h"
 
 #include <cstdint>
 #include <functional>
@@ -64,7 +64,7 @@ using sync_callback = std::function<void(sync_result)>;
 // A timer a group owns. cancel() on a scheduled task is asynchronous, so a
 // firing callback checks that its id is still the armed one.
 struct timer_slot {
-  std::shared_ptr<net::scheduled_task> task;
+  std::shared_ptr<base::scheduled_task> task;
   uint64_t id = 0;
 
   void cancel() {

@@ -315,7 +315,7 @@ class fetch_operation : public std::enable_shared_from_this<fetch_operation> {
   bool again_ = false;
   bool deadline_passed_ = false;
   bool io_pending_ = false;  // a run is queued on the I/O threads
-  std::shared_ptr<net::scheduled_task> deadline_;
+  std::shared_ptr<base::scheduled_task> deadline_;
 };
 
 }  // namespace

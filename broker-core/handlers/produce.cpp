@@ -2,6 +2,7 @@
 // answer per acks: 0 never, 1 after the write, -1 once the topic's flush
 // policy has made it durable (fdatasync'ed by group commit by default).
 
+#include "broker-core/base/clock.h"
 #include "broker-core/handlers/error_mapping.h"
 #include "broker-core/handlers/handlers.h"
 #include "broker-core/protocol/error_code.h"
@@ -24,11 +25,6 @@ namespace {
 using protocol::error_code;
 using protocol::wire;
 using partition_response = protocol::produce_response::partition_produce_response;
-
-int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 struct partition_outcome {
   error_code code = error_code::none;
@@ -260,7 +256,7 @@ class produce_operation : public std::enable_shared_from_this<produce_operation>
   std::vector<wait> waits_;
   size_t remaining_ = 0;
   bool answered_ = false;
-  std::shared_ptr<net::scheduled_task> timeout_;
+  std::shared_ptr<base::scheduled_task> timeout_;
 };
 
 }  // namespace
@@ -269,7 +265,7 @@ void handle_produce(const request_context& ctx, responder r) {
   auto request = ctx.decode<protocol::produce_request>();
   const int16_t acks = request.acks;
   const bool valid_acks = acks == 0 || acks == 1 || acks == -1;
-  const int64_t now = wall_clock_ms();
+  const int64_t now = base::wall_clock_ms();
   auto op = std::make_shared<produce_operation>(ctx, std::move(r), acks, request.timeout_ms);
   auto& response = op->response();
   // The response's shape first: appends may complete on other threads.

@@ -1,5 +1,6 @@
 #include "broker-core/handlers/registry.h"
 
+#include "broker-core/base/endian.h"
 #include "broker-core/handlers/handlers.h"
 #include "broker-core/protocol/error_code.h"
 #include "broker-core/protocol/messages/alter_configs_request.h"
@@ -109,10 +110,6 @@ net::dispatch_result unsupported_api_versions(int32_t correlation_id) {
                                        std::move(body));
 }
 
-int16_t read_int16(const net::frame_bytes& f, size_t at) {
-  return static_cast<int16_t>((uint16_t{f[at]} << 8) | f[at + 1]);
-}
-
 // Wraps a responder so the probe sees each request's outcome and latency.
 net::respond_fn metered(net::respond_fn respond, metrics::broker_probe& probe, int16_t api_key, size_t request_bytes) {
   return [respond = std::move(respond), &probe, api_key, request_bytes,
@@ -146,15 +143,15 @@ const api_entry* find_served_api(int16_t key) {
 }
 
 bool api_dispatcher::is_barrier(const net::request_frame& request) const {
-  const api_entry* api = find_served_api(read_int16(*request.data, 0));
+  const api_entry* api = find_served_api(static_cast<int16_t>(base::load_be16(request.data->data())));
   return api != nullptr && api->blocking;
 }
 
 void api_dispatcher::dispatch(const net::request_frame& request, net::respond_fn respond) {
   const auto& frame = *request.data;
-  int16_t api_key = read_int16(frame, 0);
+  int16_t api_key = static_cast<int16_t>(base::load_be16(frame.data()));
   if (probe_ != nullptr) respond = metered(std::move(respond), *probe_, api_key, frame.size());
-  int16_t api_version = read_int16(frame, 2);
+  int16_t api_version = static_cast<int16_t>(base::load_be16(frame.data() + 2));
   const api_entry* api = find_served_api(api_key);
   if (api == nullptr) {
     respond(net::dispatch_result::close(fmt::format("request for unknown API key {} (version {})", api_key, api_version)));

@@ -2,13 +2,13 @@
 // What a request handler gets: the parsed request header, the body bytes
 // (kept alive by the shared frame), the broker's services, and how to answer.
 
+#include "broker-core/base/scheduler.h"
 #include "broker-core/config/broker_config.h"
 #include "broker-core/group/group_coordinator.h"
 #include "broker-core/metadata/producer_ids.h"
 #include "broker-core/metadata/topic_registry.h"
 #include "broker-core/metrics/broker_probe.h"
 #include "broker-core/net/dispatcher.h"
-#include "broker-core/net/scheduler.h"
 #include "broker-core/protocol/messages/request_header.h"
 #include "broker-core/protocol/wire.h"
 #include "broker-core/storage/worker_pool.h"
@@ -34,7 +34,7 @@ struct cluster_identity {
 struct broker_services {
   metadata::topic_registry& topics;
   const config::broker_config& config;
-  net::scheduler& timers;
+  base::scheduler& timers;
   cluster_identity identity;
   group::group_coordinator& groups;
   metadata::producer_id_allocator& producer_ids;

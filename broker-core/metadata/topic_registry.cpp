@@ -1,20 +1,15 @@
+#include "broker-core/base/clock.h"
 #include "broker-core/metadata/topic_registry.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <set>
 #include <stdexcept>
 
 namespace geomirror::metadata {
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Kafka refuses topics whose names differ only by '.' versus '_' because
 // metric names would collide.
@@ -196,7 +191,7 @@ std::optional<admin_error> topic_registry::create_topic(const std::string& name,
   } while (find(protocol::uuid{stored.id}));
   stored.partitions = partitions;
   stored.configs = overrides;
-  stored.created_ms = now_ms();
+  stored.created_ms = base::wall_clock_ms();
   auto t = make_snapshot(stored);
   for (int32_t p = 0; p < partitions; ++p) {
     auto log = logs_.create(name, p, t->log);

@@ -1,5 +1,6 @@
 #include "broker-core/net/server.h"
 
+#include "broker-core/base/endian.h"
 #include "broker-core/net/asio.h"
 #include "broker-core/net/memory_budget.h"
 
@@ -29,15 +30,6 @@ using steady = std::chrono::steady_clock;
 
 // Frames grow in steps of at least this much as their bytes arrive.
 constexpr size_t read_step = 64 * 1024;
-
-int32_t read_be32(const std::array<uint8_t, 4>& b) {
-  return static_cast<int32_t>((uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3]);
-}
-
-std::array<uint8_t, 4> be32(uint32_t v) {
-  return {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16), static_cast<uint8_t>(v >> 8),
-          static_cast<uint8_t>(v)};
-}
 
 // A steady_timer used as a wake-up signal between coroutines of one strand.
 class signal {
@@ -262,7 +254,7 @@ class session : public std::enable_shared_from_this<session> {
         std::array<uint8_t, 4> size_bytes{};
         co_await asio::async_read(socket_, asio::buffer(size_bytes), use_awaitable);
         touch();
-        int32_t size = read_be32(size_bytes);
+        const auto size = static_cast<int32_t>(base::load_be32(size_bytes.data()));
         if (size < 8 || size > options_.max_request_bytes) {
           close(fmt::format("request frame of {} bytes is outside 8..{} (socket.request.max.bytes)", size,
                             options_.max_request_bytes),
@@ -373,7 +365,7 @@ class session : public std::enable_shared_from_this<session> {
         for (auto& s : batch) {
           if (s.result.what != dispatch_result::kind::respond) continue;
           const auto& r = s.result;
-          sizes.push_back(be32(static_cast<uint32_t>(r.size())));
+          base::store_be32(sizes.emplace_back().data(), static_cast<uint32_t>(r.size()));
           pieces.push_back({asio::buffer(sizes.back())});
           pieces.push_back({asio::buffer(r.header)});
           size_t at = 0;
@@ -449,7 +441,7 @@ frame_holder::~frame_holder() {
   if (auto s = memory->owner.lock()) s->memory_released();
 }
 
-class timer_task : public scheduled_task {
+class timer_task : public base::scheduled_task {
  public:
   explicit timer_task(asio::io_context& ioc) : timer_(asio::make_strand(ioc)) {}
   void cancel() override {
@@ -461,10 +453,10 @@ class timer_task : public scheduled_task {
   std::weak_ptr<timer_task> timer_ptr_;
 };
 
-class asio_scheduler : public scheduler {
+class asio_scheduler : public base::scheduler {
  public:
   explicit asio_scheduler(asio::io_context& ioc) : ioc_(ioc) {}
-  std::shared_ptr<scheduled_task> after(std::chrono::milliseconds delay, std::function<void()> task) override {
+  std::shared_ptr<base::scheduled_task> after(std::chrono::milliseconds delay, std::function<void()> task) override {
     auto t = std::make_shared<timer_task>(ioc_);
     t->timer_ptr_ = t;
     t->timer_.expires_after(delay);
@@ -586,7 +578,7 @@ void server::run() {
 
 void server::stop() { impl_->shutdown(); }
 
-scheduler& server::timers() { return impl_->timers; }
+base::scheduler& server::timers() { return impl_->timers; }
 
 size_t server::request_memory_in_use() const { return impl_->budget->in_use(); }
 

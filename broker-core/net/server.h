@@ -4,8 +4,8 @@
 // order (clients pipeline requests). Runs an io_context on several threads;
 // each connection lives on its own strand.
 
+#include "broker-core/base/scheduler.h"
 #include "broker-core/net/dispatcher.h"
-#include "broker-core/net/scheduler.h"
 
 #include <atomic>
 #include <cstdint>
@@ -51,7 +51,7 @@ class server {
   // Stops accepting, closes connections, ends run(). Safe from any thread.
   void stop();
 
-  scheduler& timers();
+  base::scheduler& timers();
   // Bytes of request memory taken from the budget right now, and open
   // connections (for metrics and tests).
   size_t request_memory_in_use() const;

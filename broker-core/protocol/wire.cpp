@@ -1,5 +1,7 @@
 #include "broker-core/protocol/wire.h"
 
+#include "broker-core/base/endian.h"
+
 #include <bit>
 #include <cstring>
 #include <limits>
@@ -23,24 +25,6 @@ int base64url_value(char c) {
   return -1;
 }
 
-template <class T>
-T load_be(const uint8_t* p) {
-  using U = std::make_unsigned_t<T>;
-  U v = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) v = static_cast<U>((v << 8) | p[i]);
-  return static_cast<T>(v);
-}
-
-template <class T>
-void store_be(uint8_t* p, T value) {
-  using U = std::make_unsigned_t<T>;
-  U v = static_cast<U>(value);
-  for (size_t i = sizeof(T); i-- > 0;) {
-    p[i] = static_cast<uint8_t>(v & 0xff);
-    v = static_cast<U>(v >> 8);
-  }
-}
-
 }  // namespace
 
 // ---- uuid -------------------------------------------------------------
@@ -57,7 +41,7 @@ uuid uuid::random() {
   metadata_topic_id.value[15] = 1;
   for (;;) {
     uuid id;
-    for (size_t i = 0; i < id.value.size(); i += 8) store_be(&id.value[i], engine());
+    for (size_t i = 0; i < id.value.size(); i += 8) base::store_be64(&id.value[i], engine());
     id.value[6] = static_cast<uint8_t>((id.value[6] & 0x0f) | 0x40);  // version 4
     id.value[8] = static_cast<uint8_t>((id.value[8] & 0x3f) | 0x80);  // IETF variant
     if (id.is_zero() || id == metadata_topic_id) continue;
@@ -127,12 +111,12 @@ const uint8_t* reader::take(size_t n, const char* what) {
 }
 
 int8_t reader::read_int8() { return static_cast<int8_t>(*take(1, "int8")); }
-int16_t reader::read_int16() { return load_be<int16_t>(take(2, "int16")); }
-int32_t reader::read_int32() { return load_be<int32_t>(take(4, "int32")); }
-int64_t reader::read_int64() { return load_be<int64_t>(take(8, "int64")); }
-uint16_t reader::read_uint16() { return load_be<uint16_t>(take(2, "uint16")); }
-uint32_t reader::read_uint32() { return load_be<uint32_t>(take(4, "uint32")); }
-double reader::read_float64() { return std::bit_cast<double>(load_be<uint64_t>(take(8, "float64"))); }
+int16_t reader::read_int16() { return static_cast<int16_t>(base::load_be16(take(2, "int16"))); }
+int32_t reader::read_int32() { return static_cast<int32_t>(base::load_be32(take(4, "int32"))); }
+int64_t reader::read_int64() { return static_cast<int64_t>(base::load_be64(take(8, "int64"))); }
+uint16_t reader::read_uint16() { return base::load_be16(take(2, "uint16")); }
+uint32_t reader::read_uint32() { return base::load_be32(take(4, "uint32")); }
+double reader::read_float64() { return std::bit_cast<double>(base::load_be64(take(8, "float64"))); }
 bool reader::read_bool() { return *take(1, "bool") != 0; }
 
 uuid reader::read_uuid() {
@@ -276,12 +260,12 @@ uint8_t* writer::grow(size_t n) {
 }
 
 void writer::write_int8(int8_t v) { *grow(1) = static_cast<uint8_t>(v); }
-void writer::write_int16(int16_t v) { store_be(grow(2), v); }
-void writer::write_int32(int32_t v) { store_be(grow(4), v); }
-void writer::write_int64(int64_t v) { store_be(grow(8), v); }
-void writer::write_uint16(uint16_t v) { store_be(grow(2), v); }
-void writer::write_uint32(uint32_t v) { store_be(grow(4), v); }
-void writer::write_float64(double v) { store_be(grow(8), std::bit_cast<uint64_t>(v)); }
+void writer::write_int16(int16_t v) { base::store_be16(grow(2), static_cast<uint16_t>(v)); }
+void writer::write_int32(int32_t v) { base::store_be32(grow(4), static_cast<uint32_t>(v)); }
+void writer::write_int64(int64_t v) { base::store_be64(grow(8), static_cast<uint64_t>(v)); }
+void writer::write_uint16(uint16_t v) { base::store_be16(grow(2), v); }
+void writer::write_uint32(uint32_t v) { base::store_be32(grow(4), v); }
+void writer::write_float64(double v) { base::store_be64(grow(8), std::bit_cast<uint64_t>(v)); }
 void writer::write_bool(bool v) { *grow(1) = v ? 1 : 0; }
 void writer::write_uuid(const uuid& v) { write_raw(v.value); }
 

@@ -1,3 +1,4 @@
+#include "broker-core/base/endian.h"
 #include "broker-core/records/crc32c.h"
 #include "broker-core/records/record.h"
 #include "broker-core/records/varint.h"
@@ -110,21 +111,21 @@ bytes batch_builder::build() const {
   int16_t attributes = static_cast<int16_t>(codec_);
   if (transactional_) attributes |= batch_attributes::transactional;
   if (control_) attributes |= batch_attributes::control;
-  store_be64(p + L::base_offset, static_cast<uint64_t>(base_offset_));
-  store_be32(p + L::length, static_cast<uint32_t>(out.size() - log_overhead));
-  store_be32(p + L::partition_leader_epoch, static_cast<uint32_t>(partition_leader_epoch_));
+  base::store_be64(p + L::base_offset, static_cast<uint64_t>(base_offset_));
+  base::store_be32(p + L::length, static_cast<uint32_t>(out.size() - log_overhead));
+  base::store_be32(p + L::partition_leader_epoch, static_cast<uint32_t>(partition_leader_epoch_));
   p[L::magic] = static_cast<uint8_t>(current_magic);
-  store_be16(p + L::attributes, static_cast<uint16_t>(attributes));
-  store_be32(p + L::last_offset_delta,
+  base::store_be16(p + L::attributes, static_cast<uint16_t>(attributes));
+  base::store_be32(p + L::last_offset_delta,
              static_cast<uint32_t>(count_ == 0 ? 0 : static_cast<int32_t>(count_) - 1));
-  store_be64(p + L::base_timestamp, static_cast<uint64_t>(base_timestamp_));
-  store_be64(p + L::max_timestamp, static_cast<uint64_t>(max_timestamp_));
-  store_be64(p + L::producer_id, static_cast<uint64_t>(producer_id_));
-  store_be16(p + L::producer_epoch, static_cast<uint16_t>(producer_epoch_));
-  store_be32(p + L::base_sequence, static_cast<uint32_t>(base_sequence_));
-  store_be32(p + L::records_count, static_cast<uint32_t>(count_));
+  base::store_be64(p + L::base_timestamp, static_cast<uint64_t>(base_timestamp_));
+  base::store_be64(p + L::max_timestamp, static_cast<uint64_t>(max_timestamp_));
+  base::store_be64(p + L::producer_id, static_cast<uint64_t>(producer_id_));
+  base::store_be16(p + L::producer_epoch, static_cast<uint16_t>(producer_epoch_));
+  base::store_be32(p + L::base_sequence, static_cast<uint32_t>(base_sequence_));
+  base::store_be32(p + L::records_count, static_cast<uint32_t>(count_));
   std::copy(section.begin(), section.end(), out.begin() + L::records);
-  store_be32(p + L::crc, crc32c(bytes_view(out).subspan(L::attributes)));
+  base::store_be32(p + L::crc, crc32c(bytes_view(out).subspan(L::attributes)));
   return out;
 }
 

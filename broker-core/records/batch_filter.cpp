@@ -1,5 +1,6 @@
 #include "broker-core/records/batch_filter.h"
 
+#include "broker-core/base/endian.h"
 #include "broker-core/records/crc32c.h"
 #include "broker-core/records/errc.h"
 
@@ -16,20 +17,20 @@ namespace L = batch_layout;
 bytes build_batch(const batch_header& h, bytes_view section) {
   bytes out(batch_header_size + section.size());
   uint8_t* p = out.data();
-  store_be64(p + L::base_offset, static_cast<uint64_t>(h.base_offset));
-  store_be32(p + L::length, static_cast<uint32_t>(out.size() - log_overhead));
-  store_be32(p + L::partition_leader_epoch, static_cast<uint32_t>(h.partition_leader_epoch));
+  base::store_be64(p + L::base_offset, static_cast<uint64_t>(h.base_offset));
+  base::store_be32(p + L::length, static_cast<uint32_t>(out.size() - log_overhead));
+  base::store_be32(p + L::partition_leader_epoch, static_cast<uint32_t>(h.partition_leader_epoch));
   p[L::magic] = static_cast<uint8_t>(current_magic);
-  store_be16(p + L::attributes, static_cast<uint16_t>(h.attributes));
-  store_be32(p + L::last_offset_delta, static_cast<uint32_t>(h.last_offset_delta));
-  store_be64(p + L::base_timestamp, static_cast<uint64_t>(h.base_timestamp));
-  store_be64(p + L::max_timestamp, static_cast<uint64_t>(h.max_timestamp));
-  store_be64(p + L::producer_id, static_cast<uint64_t>(h.producer_id));
-  store_be16(p + L::producer_epoch, static_cast<uint16_t>(h.producer_epoch));
-  store_be32(p + L::base_sequence, static_cast<uint32_t>(h.base_sequence));
-  store_be32(p + L::records_count, static_cast<uint32_t>(h.records_count));
+  base::store_be16(p + L::attributes, static_cast<uint16_t>(h.attributes));
+  base::store_be32(p + L::last_offset_delta, static_cast<uint32_t>(h.last_offset_delta));
+  base::store_be64(p + L::base_timestamp, static_cast<uint64_t>(h.base_timestamp));
+  base::store_be64(p + L::max_timestamp, static_cast<uint64_t>(h.max_timestamp));
+  base::store_be64(p + L::producer_id, static_cast<uint64_t>(h.producer_id));
+  base::store_be16(p + L::producer_epoch, static_cast<uint16_t>(h.producer_epoch));
+  base::store_be32(p + L::base_sequence, static_cast<uint32_t>(h.base_sequence));
+  base::store_be32(p + L::records_count, static_cast<uint32_t>(h.records_count));
   std::copy(section.begin(), section.end(), out.begin() + L::records);
-  store_be32(p + L::crc, crc32c(bytes_view(out).subspan(L::attributes)));
+  base::store_be32(p + L::crc, crc32c(bytes_view(out).subspan(L::attributes)));
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "broker-core/records/compression.h"
 
+#include "broker-core/base/endian.h"
 #include "broker-core/records/errc.h"
 
 #include <lz4frame.h>
@@ -117,7 +118,7 @@ result<bytes> snappy_decompress(bytes_view in, size_t cap) {
   size_t pos = xerial_header_size;
   while (pos < in.size()) {
     if (in.size() - pos < 4) return errc::truncated_compressed_data;
-    const int32_t len = static_cast<int32_t>(load_be32(in.data() + pos));
+    const int32_t len = static_cast<int32_t>(base::load_be32(in.data() + pos));
     pos += 4;
     if (len < 0) return errc::corrupt_compressed_data;
     if (static_cast<size_t>(len) > in.size() - pos) return errc::truncated_compressed_data;
@@ -132,8 +133,8 @@ result<bytes> snappy_decompress(bytes_view in, size_t cap) {
 bytes snappy_compress(bytes_view in) {
   bytes out(xerial_magic.begin(), xerial_magic.end());
   out.resize(xerial_header_size);
-  store_be32(out.data() + 8, 1);   // version
-  store_be32(out.data() + 12, 1);  // minimum compatible version
+  base::store_be32(out.data() + 8, 1);   // version
+  base::store_be32(out.data() + 12, 1);  // minimum compatible version
   size_t pos = 0;
   do {
     const size_t n = std::min(xerial_block_size, in.size() - pos);
@@ -142,7 +143,7 @@ bytes snappy_compress(bytes_view in) {
     size_t written = 0;
     snappy::RawCompress(reinterpret_cast<const char*>(in.data() + pos), n,
                         reinterpret_cast<char*>(out.data() + at + 4), &written);
-    store_be32(out.data() + at, static_cast<uint32_t>(written));
+    base::store_be32(out.data() + at, static_cast<uint32_t>(written));
     out.resize(at + 4 + written);
     pos += n;
   } while (pos < in.size());

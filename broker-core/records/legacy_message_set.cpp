@@ -1,5 +1,6 @@
 #include "broker-core/records/legacy_message_set.h"
 
+#include "broker-core/base/endian.h"
 #include "broker-core/records/compression.h"
 #include "broker-core/records/errc.h"
 #include "broker-core/records/record.h"
@@ -26,7 +27,7 @@ struct legacy_message {
 // Reads an int32-length-prefixed nullable byte string at `pos` of `body`.
 bool read_nullable(bytes_view body, size_t& pos, std::optional<bytes_view>& out) {
   if (pos + 4 > body.size()) return false;
-  auto len = static_cast<int32_t>(load_be32(body.data() + pos));
+  auto len = static_cast<int32_t>(base::load_be32(body.data() + pos));
   pos += 4;
   if (len < 0) {
     out.reset();
@@ -41,7 +42,7 @@ bool read_nullable(bytes_view body, size_t& pos, std::optional<bytes_view>& out)
 // Parses one message body (crc..end of the entry).
 result<legacy_message> parse_message(bytes_view body) {
   if (body.size() < 4 + 2 + 4 + 4) return errc::invalid_record;
-  uint32_t stored_crc = load_be32(body.data());
+  uint32_t stored_crc = base::load_be32(body.data());
   auto covered = body.subspan(4);
   uint32_t actual = static_cast<uint32_t>(::crc32(0L, covered.data(), static_cast<uInt>(covered.size())));
   if (stored_crc != actual) return errc::crc_mismatch;
@@ -51,7 +52,7 @@ result<legacy_message> parse_message(bytes_view body) {
   size_t pos = 6;
   if (m.magic == 1) {
     if (body.size() < pos + 8) return errc::invalid_record;
-    m.timestamp = static_cast<int64_t>(load_be64(body.data() + pos));
+    m.timestamp = static_cast<int64_t>(base::load_be64(body.data() + pos));
     pos += 8;
   } else if (m.magic == 0) {
     m.timestamp = no_timestamp;
@@ -70,7 +71,7 @@ result<legacy_message> parse_message(bytes_view body) {
 compression_codec source_codec(bytes_view data) {
   size_t pos = 0;
   while (data.size() - pos >= entry_overhead + 6) {
-    auto size = static_cast<int32_t>(load_be32(data.data() + pos + 8));
+    auto size = static_cast<int32_t>(base::load_be32(data.data() + pos + 8));
     if (size < 6 || static_cast<size_t>(size) > data.size() - pos - entry_overhead) break;
     auto codec = codec_from_attributes(static_cast<int8_t>(data[pos + entry_overhead + 5]));
     if (codec && *codec != compression_codec::none) return *codec;
@@ -88,7 +89,7 @@ struct converter {
     size_t pos = 0;
     while (pos < data.size()) {
       if (data.size() - pos < entry_overhead) return errc::invalid_record;
-      auto size = static_cast<int32_t>(load_be32(data.data() + pos + 8));
+      auto size = static_cast<int32_t>(base::load_be32(data.data() + pos + 8));
       if (size < 0 || static_cast<size_t>(size) > data.size() - pos - entry_overhead) return errc::invalid_record;
       auto parsed = parse_message(data.subspan(pos + entry_overhead, static_cast<size_t>(size)));
       if (!parsed) return parsed.error();

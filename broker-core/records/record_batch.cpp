@@ -1,5 +1,6 @@
 #include "broker-core/records/record_batch.h"
 
+#include "broker-core/base/endian.h"
 #include "broker-core/base/invariant.h"
 #include "broker-core/records/crc32c.h"
 #include "broker-core/records/errc.h"
@@ -12,19 +13,19 @@ namespace L = batch_layout;
 
 batch_header read_header(const uint8_t* p) {
   batch_header h;
-  h.base_offset = static_cast<int64_t>(load_be64(p + L::base_offset));
-  h.batch_length = static_cast<int32_t>(load_be32(p + L::length));
-  h.partition_leader_epoch = static_cast<int32_t>(load_be32(p + L::partition_leader_epoch));
+  h.base_offset = static_cast<int64_t>(base::load_be64(p + L::base_offset));
+  h.batch_length = static_cast<int32_t>(base::load_be32(p + L::length));
+  h.partition_leader_epoch = static_cast<int32_t>(base::load_be32(p + L::partition_leader_epoch));
   h.magic = static_cast<int8_t>(p[L::magic]);
-  h.crc = load_be32(p + L::crc);
-  h.attributes = static_cast<int16_t>(load_be16(p + L::attributes));
-  h.last_offset_delta = static_cast<int32_t>(load_be32(p + L::last_offset_delta));
-  h.base_timestamp = static_cast<int64_t>(load_be64(p + L::base_timestamp));
-  h.max_timestamp = static_cast<int64_t>(load_be64(p + L::max_timestamp));
-  h.producer_id = static_cast<int64_t>(load_be64(p + L::producer_id));
-  h.producer_epoch = static_cast<int16_t>(load_be16(p + L::producer_epoch));
-  h.base_sequence = static_cast<int32_t>(load_be32(p + L::base_sequence));
-  h.records_count = static_cast<int32_t>(load_be32(p + L::records_count));
+  h.crc = base::load_be32(p + L::crc);
+  h.attributes = static_cast<int16_t>(base::load_be16(p + L::attributes));
+  h.last_offset_delta = static_cast<int32_t>(base::load_be32(p + L::last_offset_delta));
+  h.base_timestamp = static_cast<int64_t>(base::load_be64(p + L::base_timestamp));
+  h.max_timestamp = static_cast<int64_t>(base::load_be64(p + L::max_timestamp));
+  h.producer_id = static_cast<int64_t>(base::load_be64(p + L::producer_id));
+  h.producer_epoch = static_cast<int16_t>(base::load_be16(p + L::producer_epoch));
+  h.base_sequence = static_cast<int32_t>(base::load_be32(p + L::base_sequence));
+  h.records_count = static_cast<int32_t>(base::load_be32(p + L::records_count));
   return h;
 }
 
@@ -119,21 +120,21 @@ uint32_t compute_batch_crc(bytes_view batch) {
 
 void set_base_offset(std::span<uint8_t> batch, int64_t base_offset) {
   GEOMIRROR_INVARIANT(batch.size() >= batch_header_size, "batch of {} bytes", batch.size());
-  store_be64(batch.data() + L::base_offset, static_cast<uint64_t>(base_offset));
+  base::store_be64(batch.data() + L::base_offset, static_cast<uint64_t>(base_offset));
 }
 
 void set_partition_leader_epoch(std::span<uint8_t> batch, int32_t epoch) {
   GEOMIRROR_INVARIANT(batch.size() >= batch_header_size, "batch of {} bytes", batch.size());
-  store_be32(batch.data() + L::partition_leader_epoch, static_cast<uint32_t>(epoch));
+  base::store_be32(batch.data() + L::partition_leader_epoch, static_cast<uint32_t>(epoch));
 }
 
 void set_log_append_time(std::span<uint8_t> batch, int64_t timestamp_ms) {
   GEOMIRROR_INVARIANT(batch.size() >= batch_header_size, "batch of {} bytes", batch.size());
-  const auto attrs = static_cast<uint16_t>(load_be16(batch.data() + L::attributes) |
+  const auto attrs = static_cast<uint16_t>(base::load_be16(batch.data() + L::attributes) |
                                            batch_attributes::timestamp_type);
-  store_be16(batch.data() + L::attributes, attrs);
-  store_be64(batch.data() + L::max_timestamp, static_cast<uint64_t>(timestamp_ms));
-  store_be32(batch.data() + L::crc, compute_batch_crc(batch));
+  base::store_be16(batch.data() + L::attributes, attrs);
+  base::store_be64(batch.data() + L::max_timestamp, static_cast<uint64_t>(timestamp_ms));
+  base::store_be32(batch.data() + L::crc, compute_batch_crc(batch));
 }
 
 std::optional<batch_view> batch_iterator::next() {
@@ -150,7 +151,7 @@ std::optional<batch_view> batch_iterator::next() {
   if (left < batch_header_size) {
     // A cut-off header is partial unless even its length field is nonsense.
     if (left >= log_overhead &&
-        static_cast<int32_t>(load_be32(data_.data() + pos + L::length)) < min_batch_length) {
+        static_cast<int32_t>(base::load_be32(data_.data() + pos + L::length)) < min_batch_length) {
       return stop(scan_stop::invalid, errc::invalid_length);
     }
     return stop(scan_stop::partial);

@@ -1,5 +1,6 @@
 #include "broker-core/storage/log_manager.h"
 
+#include "broker-core/base/clock.h"
 #include "broker-core/storage/errc.h"
 #include "broker-core/storage/file_io.h"
 #include "broker-core/storage/file_names.h"
@@ -224,7 +225,7 @@ void log_manager::cleaner_loop() {
     bg_cv_.wait_for(lock, every, [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
-    clean_all(wall_clock_ms());
+    clean_all(base::wall_clock_ms());
     lock.lock();
   }
 }
@@ -246,17 +247,17 @@ void log_manager::background_loop() {
     const auto now = std::chrono::steady_clock::now();
     lock.unlock();
     if (now >= next_flush) {
-      tick_all(wall_clock_ms());
+      tick_all(base::wall_clock_ms());
       next_flush = now + flush_every;
     }
     if (now >= next_retention) {
-      if (size_t n = apply_retention(wall_clock_ms()); n > 0) {
+      if (size_t n = apply_retention(base::wall_clock_ms()); n > 0) {
         storage_log().debug("retention deleted {} segment(s)", n);
       }
       next_retention = now + retention_every;
     }
     if (now >= next_expiry) {
-      expire_producers(wall_clock_ms());
+      expire_producers(base::wall_clock_ms());
       next_expiry = now + expiry_every;
     }
     lock.lock();

@@ -1,5 +1,6 @@
 #include "broker-core/storage/log_start_offset_file.h"
 
+#include "broker-core/base/endian.h"
 #include "broker-core/records/bytes.h"
 #include "broker-core/records/crc32c.h"
 #include "broker-core/storage/file_io.h"
@@ -20,21 +21,21 @@ std::optional<int64_t> read_offset_file(const std::filesystem::path& path) {
     return std::nullopt;
   }
   const records::bytes& b = data.value();
-  if (b.size() != file_size_bytes || records::load_be16(b.data()) != 0 ||
-      records::load_be32(b.data() + 10) != records::crc32c({b.data(), 10})) {
+  if (b.size() != file_size_bytes || base::load_be16(b.data()) != 0 ||
+      base::load_be32(b.data() + 10) != records::crc32c({b.data(), 10})) {
     storage_log().warn("{} is corrupt ({} bytes); ignoring it", path.string(), b.size());
     return std::nullopt;
   }
-  const auto offset = static_cast<int64_t>(records::load_be64(b.data() + 2));
+  const auto offset = static_cast<int64_t>(base::load_be64(b.data() + 2));
   if (offset < 0) return std::nullopt;
   return offset;
 }
 
 result<void> write_offset_file(const std::filesystem::path& path, int64_t offset) {
   records::bytes b(file_size_bytes);
-  records::store_be16(b.data(), 0);
-  records::store_be64(b.data() + 2, static_cast<uint64_t>(offset));
-  records::store_be32(b.data() + 10, records::crc32c({b.data(), 10}));
+  base::store_be16(b.data(), 0);
+  base::store_be64(b.data() + 2, static_cast<uint64_t>(offset));
+  base::store_be32(b.data() + 10, records::crc32c({b.data(), 10}));
   return write_file_atomic(path, b);
 }
 

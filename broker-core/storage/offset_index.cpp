@@ -1,5 +1,7 @@
 #include "broker-core/storage/offset_index.h"
 
+#include "broker-core/base/endian.h"
+
 #include <algorithm>
 
 namespace geomirror::storage {
@@ -28,8 +30,8 @@ records::bytes offset_index::encode(size_t from) const {
   records::bytes out((entries_.size() - std::min(from, entries_.size())) * entry_size);
   uint8_t* p = out.data();
   for (size_t i = from; i < entries_.size(); ++i, p += entry_size) {
-    records::store_be32(p, static_cast<uint32_t>(entries_[i].relative_offset));
-    records::store_be32(p + 4, static_cast<uint32_t>(entries_[i].position));
+    base::store_be32(p, static_cast<uint32_t>(entries_[i].relative_offset));
+    base::store_be32(p + 4, static_cast<uint32_t>(entries_[i].position));
   }
   return out;
 }
@@ -41,8 +43,8 @@ std::optional<offset_index> offset_index::decode(records::bytes_view file, uint6
   int64_t last_offset = -1;
   int64_t last_position = -1;
   for (size_t at = 0; at < file.size(); at += entry_size) {
-    const auto rel = static_cast<int32_t>(records::load_be32(file.data() + at));
-    const auto pos = static_cast<int32_t>(records::load_be32(file.data() + at + 4));
+    const auto rel = static_cast<int32_t>(base::load_be32(file.data() + at));
+    const auto pos = static_cast<int32_t>(base::load_be32(file.data() + at + 4));
     if (rel <= last_offset || pos <= last_position || static_cast<uint64_t>(pos) >= log_size) {
       return std::nullopt;
     }

@@ -323,8 +323,7 @@ void partition_log::set_hw_locked(int64_t hw, int64_t segment_base, uint64_t pos
   high_watermark_ = hw;
   hw_segment_base_ = segment_base;
   hw_position_ = position;
-  for (auto& [id, cb] : hw_waiters_) out.hw.push_back(std::move(cb));
-  hw_waiters_.clear();
+  wake_hw_waiters_locked(out);
 }
 
 void partition_log::advance_durable_locked(const std::shared_ptr<segment>& seg,
@@ -349,10 +348,16 @@ void partition_log::fail_locked(std::error_code ec, const char* what, pending_ca
     storage_log().error("{}: {} failed: {}; partition log marked failed, appends refused", name(),
                         what, ec.message());
   }
-  for (auto& [offset, cb] : durable_waiters_) {
-    out.durable.emplace_back(std::move(cb), make_error_code(errc::io_error));
-  }
+  answer_durable_waiters_locked(make_error_code(errc::io_error), out);
+  wake_hw_waiters_locked(out);
+}
+
+void partition_log::answer_durable_waiters_locked(std::error_code ec, pending_callbacks& out) {
+  for (auto& [offset, cb] : durable_waiters_) out.durable.emplace_back(std::move(cb), ec);
   durable_waiters_.clear();
+}
+
+void partition_log::wake_hw_waiters_locked(pending_callbacks& out) {
   for (auto& [id, cb] : hw_waiters_) out.hw.push_back(std::move(cb));
   hw_waiters_.clear();
 }
@@ -386,7 +391,7 @@ void partition_log::run_flush() {
     end_offset = log_end_offset_;
     end_position = seg->size();
   }
-  const int64_t started_ms = wall_clock_ms();
+  const int64_t started_ms = base::wall_clock_ms();
   auto r = seg->sync();
   sync_count_.fetch_add(1, std::memory_order_relaxed);
   bool again = false;
@@ -481,8 +486,7 @@ void partition_log::set_config(const log_config& config) {
       // Relaxed: everything written becomes visible, waiters are answered.
       const auto& seg = segments_.back();
       set_hw_locked(log_end_offset_, seg->base_offset(), seg->size(), out);
-      for (auto& [offset, cb] : durable_waiters_) out.durable.emplace_back(std::move(cb), std::error_code{});
-      durable_waiters_.clear();
+      answer_durable_waiters_locked({}, out);
     }
     schedule = sync_wanted_locked() && try_schedule_locked();
   }
@@ -574,12 +578,8 @@ void partition_log::close() {
   }
   std::lock_guard lock(mutex_);
   closed_ = true;
-  for (auto& [offset, cb] : durable_waiters_) {
-    out.durable.emplace_back(std::move(cb), make_error_code(failed_ ? errc::log_failed : errc::closed));
-  }
-  durable_waiters_.clear();
-  for (auto& [id, cb] : hw_waiters_) out.hw.push_back(std::move(cb));
-  hw_waiters_.clear();
+  answer_durable_waiters_locked(make_error_code(failed_ ? errc::log_failed : errc::closed), out);
+  wake_hw_waiters_locked(out);
   // `out` fires after the locks are released (destruction order).
 }
 

@@ -308,6 +308,10 @@ class partition_log final : public flushable,
   bool should_roll_locked(const records::batch_header& h, uint64_t batch_size,
                           int64_t now_ms) const;
   void fail_locked(std::error_code ec, const char* what, pending_callbacks& out);
+  // Answer every when_durable waiter with `ec` / wake every high-watermark
+  // waiter (through `out`, after the locks are released).
+  void answer_durable_waiters_locked(std::error_code ec, pending_callbacks& out);
+  void wake_hw_waiters_locked(pending_callbacks& out);
   void advance_durable_locked(const std::shared_ptr<segment>& seg, int64_t end_offset,
                               uint64_t end_position, pending_callbacks& out);
   void set_hw_locked(int64_t hw, int64_t segment_base, uint64_t position,

@@ -2,9 +2,9 @@
 // Private helpers shared by the partition_log_*.cpp files. Not part of the
 // storage API.
 
+#include "broker-core/base/clock.h"
 #include "broker-core/storage/partition_log.h"
 
-#include <chrono>
 #include <functional>
 #include <system_error>
 #include <utility>
@@ -31,11 +31,5 @@ struct partition_log::pending_callbacks {
     for (auto& cb : h) cb();
   }
 };
-
-inline int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace geomirror::storage

@@ -1,5 +1,6 @@
 #include "broker-core/storage/producer_state.h"
 
+#include "broker-core/base/endian.h"
 #include "broker-core/records/crc32c.h"
 #include "broker-core/storage/errc.h"
 
@@ -109,27 +110,27 @@ records::bytes producer_state_table::encode_snapshot(int64_t offset) const {
   for (const auto& [id, e] : producers_) size += producer_header_bytes + e.count * batch_bytes;
   records::bytes out(size);
   uint8_t* p = out.data();
-  records::store_be16(p, static_cast<uint16_t>(snapshot_version));
-  records::store_be64(p + 6, static_cast<uint64_t>(offset));
-  records::store_be32(p + 14, static_cast<uint32_t>(producers_.size()));
+  base::store_be16(p, static_cast<uint16_t>(snapshot_version));
+  base::store_be64(p + 6, static_cast<uint64_t>(offset));
+  base::store_be32(p + 14, static_cast<uint32_t>(producers_.size()));
   size_t at = snapshot_header_bytes;
   for (const auto& [id, e] : producers_) {
-    records::store_be64(p + at, static_cast<uint64_t>(id));
-    records::store_be16(p + at + 8, static_cast<uint16_t>(e.epoch));
-    records::store_be64(p + at + 10, static_cast<uint64_t>(e.last_timestamp));
+    base::store_be64(p + at, static_cast<uint64_t>(id));
+    base::store_be16(p + at + 8, static_cast<uint16_t>(e.epoch));
+    base::store_be64(p + at + 10, static_cast<uint64_t>(e.last_timestamp));
     p[at + 18] = e.count;
     at += producer_header_bytes;
     for (uint8_t i = 0; i < e.count; ++i) {
       const producer_batch& b = e.batches[i];
-      records::store_be32(p + at, static_cast<uint32_t>(b.first_sequence));
-      records::store_be32(p + at + 4, static_cast<uint32_t>(b.last_sequence));
-      records::store_be64(p + at + 8, static_cast<uint64_t>(b.first_offset));
-      records::store_be64(p + at + 16, static_cast<uint64_t>(b.last_offset));
-      records::store_be64(p + at + 24, static_cast<uint64_t>(b.max_timestamp));
+      base::store_be32(p + at, static_cast<uint32_t>(b.first_sequence));
+      base::store_be32(p + at + 4, static_cast<uint32_t>(b.last_sequence));
+      base::store_be64(p + at + 8, static_cast<uint64_t>(b.first_offset));
+      base::store_be64(p + at + 16, static_cast<uint64_t>(b.last_offset));
+      base::store_be64(p + at + 24, static_cast<uint64_t>(b.max_timestamp));
       at += batch_bytes;
     }
   }
-  records::store_be32(p + 2, records::crc32c(records::bytes_view(out).subspan(crc_start)));
+  base::store_be32(p + 2, records::crc32c(records::bytes_view(out).subspan(crc_start)));
   return out;
 }
 
@@ -137,10 +138,10 @@ result<producer_state_table> producer_state_table::decode_snapshot(records::byte
                                                                    int64_t offset) {
   if (data.size() < snapshot_header_bytes) return errc::corrupt;
   const uint8_t* p = data.data();
-  if (static_cast<int16_t>(records::load_be16(p)) != snapshot_version) return errc::corrupt;
-  if (records::load_be32(p + 2) != records::crc32c(data.subspan(crc_start))) return errc::corrupt;
-  if (static_cast<int64_t>(records::load_be64(p + 6)) != offset) return errc::corrupt;
-  const auto count = static_cast<int32_t>(records::load_be32(p + 14));
+  if (static_cast<int16_t>(base::load_be16(p)) != snapshot_version) return errc::corrupt;
+  if (base::load_be32(p + 2) != records::crc32c(data.subspan(crc_start))) return errc::corrupt;
+  if (static_cast<int64_t>(base::load_be64(p + 6)) != offset) return errc::corrupt;
+  const auto count = static_cast<int32_t>(base::load_be32(p + 14));
   if (count < 0 || static_cast<size_t>(count) > (data.size() - snapshot_header_bytes) /
                                                     (producer_header_bytes + batch_bytes)) {
     return errc::corrupt;
@@ -150,10 +151,10 @@ result<producer_state_table> producer_state_table::decode_snapshot(records::byte
   size_t at = snapshot_header_bytes;
   for (int32_t n = 0; n < count; ++n) {
     if (data.size() - at < producer_header_bytes) return errc::corrupt;
-    const auto id = static_cast<int64_t>(records::load_be64(p + at));
+    const auto id = static_cast<int64_t>(base::load_be64(p + at));
     producer_entry e;
-    e.epoch = static_cast<int16_t>(records::load_be16(p + at + 8));
-    e.last_timestamp = static_cast<int64_t>(records::load_be64(p + at + 10));
+    e.epoch = static_cast<int16_t>(base::load_be16(p + at + 8));
+    e.last_timestamp = static_cast<int64_t>(base::load_be64(p + at + 10));
     const uint8_t batches = p[at + 18];
     at += producer_header_bytes;
     if (id < 0 || batches == 0 || batches > producer_entry::max_batches ||
@@ -162,11 +163,11 @@ result<producer_state_table> producer_state_table::decode_snapshot(records::byte
     }
     for (uint8_t i = 0; i < batches; ++i) {
       producer_batch b;
-      b.first_sequence = static_cast<int32_t>(records::load_be32(p + at));
-      b.last_sequence = static_cast<int32_t>(records::load_be32(p + at + 4));
-      b.first_offset = static_cast<int64_t>(records::load_be64(p + at + 8));
-      b.last_offset = static_cast<int64_t>(records::load_be64(p + at + 16));
-      b.max_timestamp = static_cast<int64_t>(records::load_be64(p + at + 24));
+      b.first_sequence = static_cast<int32_t>(base::load_be32(p + at));
+      b.last_sequence = static_cast<int32_t>(base::load_be32(p + at + 4));
+      b.first_offset = static_cast<int64_t>(base::load_be64(p + at + 8));
+      b.last_offset = static_cast<int64_t>(base::load_be64(p + at + 16));
+      b.max_timestamp = static_cast<int64_t>(base::load_be64(p + at + 24));
       at += batch_bytes;
       if (b.first_sequence < 0 || b.last_sequence < 0 || b.first_offset < 0 ||
           b.last_offset < b.first_offset || b.last_offset >= offset ||

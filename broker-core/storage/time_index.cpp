@@ -1,5 +1,7 @@
 #include "broker-core/storage/time_index.h"
 
+#include "broker-core/base/endian.h"
+
 #include <algorithm>
 
 namespace geomirror::storage {
@@ -27,8 +29,8 @@ records::bytes time_index::encode(size_t from) const {
   records::bytes out((entries_.size() - std::min(from, entries_.size())) * entry_size);
   uint8_t* p = out.data();
   for (size_t i = from; i < entries_.size(); ++i, p += entry_size) {
-    records::store_be64(p, static_cast<uint64_t>(entries_[i].timestamp));
-    records::store_be32(p + 8, static_cast<uint32_t>(entries_[i].relative_offset));
+    base::store_be64(p, static_cast<uint64_t>(entries_[i].timestamp));
+    base::store_be32(p + 8, static_cast<uint32_t>(entries_[i].relative_offset));
   }
   return out;
 }
@@ -39,8 +41,8 @@ std::optional<time_index> time_index::decode(records::bytes_view file,
   time_index idx;
   idx.entries_.reserve(file.size() / entry_size);
   for (size_t at = 0; at < file.size(); at += entry_size) {
-    const auto ts = static_cast<int64_t>(records::load_be64(file.data() + at));
-    const auto rel = static_cast<int32_t>(records::load_be32(file.data() + at + 8));
+    const auto ts = static_cast<int64_t>(base::load_be64(file.data() + at));
+    const auto rel = static_cast<int32_t>(base::load_be32(file.data() + at + 8));
     if (rel < 0 || rel > max_relative_offset) return std::nullopt;
     if (!idx.entries_.empty() &&
         (ts <= idx.entries_.back().timestamp || rel < idx.entries_.back().relative_offset)) {

@@ -3,6 +3,7 @@
 // Produce (duplicates, sequence gaps, fencing, state across kill -9),
 // AlterConfigs / IncrementalAlterConfigs and DeleteRecords at exact versions.
 
+#include "broker-core/base/clock.h"
 #include "broker-core/protocol/messages/alter_configs_request.h"
 #include "broker-core/protocol/messages/alter_configs_response.h"
 #include "broker-core/protocol/messages/describe_configs_request.h"
@@ -24,7 +25,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <map>
 #include <string>
 
@@ -248,8 +248,7 @@ TEST(BrokerApi, DeleteRecordsMovesLogStart) {
   create_topic_ok(c, "trim", 1, {{"segment.bytes", "1024"}});
   // Current timestamps: records from 1970 would be deleted by time retention
   // (checked every 100 ms here) before DeleteRecords runs.
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t now = base::wall_clock_ms();
   for (int i = 0; i < 20; ++i) {
     records::batch_builder b;
     for (int j = 0; j < 5; ++j) b.add("k", std::string(40, 'x'), now);

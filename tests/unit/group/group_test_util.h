@@ -3,8 +3,8 @@
 // only moves in advance()), a temporary data dir, consumer-protocol bytes,
 // and futures for the coordinator's callbacks.
 
+#include "broker-core/base/scheduler.h"
 #include "broker-core/group/group_coordinator.h"
-#include "broker-core/net/scheduler.h"
 #include "broker-core/protocol/messages/consumer_protocol_assignment.h"
 #include "broker-core/protocol/messages/consumer_protocol_subscription.h"
 
@@ -24,11 +24,11 @@
 namespace geomirror::group::testing {
 
 // Timers that fire only when the test advances time, on the test's thread.
-class manual_scheduler : public net::scheduler {
+class manual_scheduler : public base::scheduler {
  public:
   static constexpr int64_t epoch_ms = 1'700'000'000'000;
 
-  std::shared_ptr<net::scheduled_task> after(std::chrono::milliseconds delay, std::function<void()> fn) override {
+  std::shared_ptr<base::scheduled_task> after(std::chrono::milliseconds delay, std::function<void()> fn) override {
     std::lock_guard lock(mu_);
     auto t = std::make_shared<task>();
     t->due = now_ + delay.count();
@@ -72,7 +72,7 @@ class manual_scheduler : public net::scheduler {
   }
 
  private:
-  struct task : net::scheduled_task {
+  struct task : base::scheduled_task {
     void cancel() override { cancelled = true; }
     int64_t due = 0;
     uint64_t seq = 0;

@@ -1,6 +1,7 @@
 // RecordBatch v2 header: parsing, validation reasons, header rewrites that
 // keep the CRC valid, and scanning concatenated batches.
 
+#include "broker-core/base/endian.h"
 #include "broker-core/records/errc.h"
 #include "broker-core/records/record.h"
 #include "broker-core/records/record_batch.h"
@@ -107,36 +108,36 @@ TEST(record_batch, rejection_reasons) {
   magic[L::magic] = 1;
   EXPECT_EQ(validate_batch(magic).error(), make_error_code(errc::unsupported_magic));
   bytes short_len = good;
-  store_be32(short_len.data() + L::length, 10);
+  base::store_be32(short_len.data() + L::length, 10);
   EXPECT_EQ(validate_batch(short_len).error(), make_error_code(errc::invalid_length));
 
   // Fields below are CRC-covered: fix the CRC after editing to reach the check.
   const auto edit = [&](auto fn) {
     bytes b = good;
     fn(b);
-    store_be32(b.data() + L::crc, compute_batch_crc(b));
+    base::store_be32(b.data() + L::crc, compute_batch_crc(b));
     return b;
   };
-  EXPECT_EQ(validate_batch(edit([](bytes& b) { store_be32(b.data() + L::last_offset_delta, static_cast<uint32_t>(-1)); })).error(),
+  EXPECT_EQ(validate_batch(edit([](bytes& b) { base::store_be32(b.data() + L::last_offset_delta, static_cast<uint32_t>(-1)); })).error(),
             make_error_code(errc::invalid_last_offset_delta));
-  EXPECT_EQ(validate_batch(edit([](bytes& b) { store_be32(b.data() + L::records_count, static_cast<uint32_t>(-5)); })).error(),
+  EXPECT_EQ(validate_batch(edit([](bytes& b) { base::store_be32(b.data() + L::records_count, static_cast<uint32_t>(-5)); })).error(),
             make_error_code(errc::invalid_records_count));
-  EXPECT_EQ(validate_batch(edit([](bytes& b) { store_be32(b.data() + L::records_count, 1'000'000); })).error(),
+  EXPECT_EQ(validate_batch(edit([](bytes& b) { base::store_be32(b.data() + L::records_count, 1'000'000); })).error(),
             make_error_code(errc::invalid_records_count));
-  EXPECT_EQ(validate_batch(edit([](bytes& b) { store_be16(b.data() + L::attributes, 5); })).error(),
+  EXPECT_EQ(validate_batch(edit([](bytes& b) { base::store_be16(b.data() + L::attributes, 5); })).error(),
             make_error_code(errc::unsupported_compression));
-  EXPECT_EQ(validate_batch(edit([](bytes& b) { store_be16(b.data() + L::attributes, 0x100); })).error(),
+  EXPECT_EQ(validate_batch(edit([](bytes& b) { base::store_be16(b.data() + L::attributes, 0x100); })).error(),
             make_error_code(errc::invalid_attributes));
   // Claims 2 records but holds 3: bytes remain after the declared records.
-  EXPECT_EQ(validate_batch(edit([](bytes& b) { store_be32(b.data() + L::records_count, 2); })).error(),
+  EXPECT_EQ(validate_batch(edit([](bytes& b) { base::store_be32(b.data() + L::records_count, 2); })).error(),
             make_error_code(errc::trailing_bytes));
   // A record length that runs past the batch.
   EXPECT_EQ(validate_batch(edit([](bytes& b) { b[L::records] = 0x7e; })).error(),
             make_error_code(errc::invalid_record));
 
   // Producer rules.
-  EXPECT_TRUE(validate_batch(edit([](bytes& b) { store_be32(b.data() + L::last_offset_delta, 5); })));
-  EXPECT_EQ(validate_produced_batch(edit([](bytes& b) { store_be32(b.data() + L::last_offset_delta, 5); })).error(),
+  EXPECT_TRUE(validate_batch(edit([](bytes& b) { base::store_be32(b.data() + L::last_offset_delta, 5); })));
+  EXPECT_EQ(validate_produced_batch(edit([](bytes& b) { base::store_be32(b.data() + L::last_offset_delta, 5); })).error(),
             make_error_code(errc::records_count_mismatch));
   bytes based = good;
   set_base_offset(based, 7);
@@ -154,7 +155,7 @@ TEST(record_batch, out_of_order_offset_deltas_rejected) {
   const size_t first = L::records;
   ASSERT_EQ(bad[first + 3], 0);  // zigzag(0)
   bad[first + 3] = 2;            // delta 1
-  store_be32(bad.data() + L::crc, compute_batch_crc(bad));
+  base::store_be32(bad.data() + L::crc, compute_batch_crc(bad));
   auto r = validate_batch(bad);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), make_error_code(errc::invalid_offset_delta));

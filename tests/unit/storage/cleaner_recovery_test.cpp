@@ -299,8 +299,8 @@ TEST_F(cleaner_manager_test, the_cleaner_thread_compacts_while_producers_and_con
   std::thread producer([&] {
     for (int i = 0; i < 6'000 && !failed; ++i) {
       std::vector<kv> recs{{"key" + std::to_string(i % 50), "v" + std::to_string(i)}};
-      auto b = keyed_batch(recs, now_ms());
-      auto info = log->append_and_wait(b, now_ms());
+      auto b = keyed_batch(recs, base::wall_clock_ms());
+      auto info = log->append_and_wait(b, base::wall_clock_ms());
       if (!info) {
         failed = true;
         break;

@@ -243,7 +243,7 @@ TEST(durability, log_manager_background_tick_flushes_relaxed_logs) {
   c.flush_ms = 50;
   auto log = mgr->create("t", 0, c).value();
   auto batch = make_batch(2, 1);
-  ASSERT_TRUE(log->append_and_wait(batch, now_ms()));
+  ASSERT_TRUE(log->append_and_wait(batch, base::wall_clock_ms()));
   ASSERT_TRUE(eventually([&] { return log->durable_offset() == 2; }, 5s));
   mgr->stop();
 }

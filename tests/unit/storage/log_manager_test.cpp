@@ -104,7 +104,7 @@ TEST(log_manager, background_thread_applies_retention) {
   lc.retention_ms = -1;
   auto log = mgr->create("t", 0, lc).value();
   for (int i = 0; i < 10; ++i) append_durable(*log, make_batch(2, 1000 + i, i * 2, records::compression_codec::none, 60));
-  append_durable(*log, make_batch(1, now_ms(), 20));
+  append_durable(*log, make_batch(1, base::wall_clock_ms(), 20));
   ASSERT_GT(log->segment_count(), 2u);
   lc.retention_ms = 60'000;  // old records (timestamps ~1000) now expire
   log->set_config(lc);

@@ -125,12 +125,6 @@ void held_flusher::release() {
   blocker_->cv.wait(lock, [this] { return !blocker_->entered; });
 }
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 log_config small_segments(int64_t segment_bytes, int32_t index_interval) {
   log_config c;
   c.segment_bytes = segment_bytes;

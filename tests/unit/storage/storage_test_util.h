@@ -2,6 +2,7 @@
 // Helpers for storage tests: a temporary directory under /tmp removed at the
 // end, batch factories, and readers that walk a whole partition log.
 
+#include "broker-core/base/clock.h"
 #include "broker-core/records/record.h"
 #include "broker-core/storage/flusher.h"
 #include "broker-core/storage/log_config.h"
@@ -73,9 +74,6 @@ class held_flusher {
   flusher flusher_{1};
   std::shared_ptr<blocker> blocker_;
 };
-
-// Wall-clock milliseconds (what the broker passes as now_ms).
-int64_t now_ms();
 
 log_config small_segments(int64_t segment_bytes, int32_t index_interval = 128);
 

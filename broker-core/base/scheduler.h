@@ -1,12 +1,13 @@
 #pragma once
-// Delayed callbacks for request handlers (fetch long polls), without Asio in
-// the handlers' headers.
+// Delayed callbacks (fetch long polls, produce timeouts, group timers) as an
+// interface, so the modules that need timers neither include Asio nor depend
+// on the network layer; net/ implements it on its io_context.
 
 #include <chrono>
 #include <functional>
 #include <memory>
 
-namespace geomirror::net {
+namespace geomirror::base {
 
 class scheduled_task {
  public:
@@ -18,8 +19,9 @@ class scheduled_task {
 class scheduler {
  public:
   virtual ~scheduler() = default;
-  // Runs `task` on a network thread after `delay`, unless cancelled first.
+  // Runs `task` after `delay` (the network layer: on a network thread),
+  // unless cancelled first.
   virtual std::shared_ptr<scheduled_task> after(std::chrono::milliseconds delay, std::function<void()> task) = 0;
 };
 
-}  // namespace geomirror::net
+}  // namespace geomirror::base
