@@ -42,8 +42,8 @@ resource_outcome refuse_other_resources(int8_t resource_type) {
 
 resource_outcome apply(const request_context& ctx, const std::string& topic, const config::topic_overrides& overrides,
                        bool validate_only) {
-  if (auto err = ctx.services.topics.alter_configs(topic, overrides, validate_only)) {
-    return {to_wire(err->code), err->message};
+  if (auto altered = ctx.services.topics.alter_configs(topic, overrides, validate_only); !altered) {
+    return {to_wire(altered.error().code), altered.error().message};
   }
   return {};
 }

@@ -47,8 +47,9 @@ void handle_create_partitions(const request_context& ctx, responder r) {
       if (!assignments_ok) {
         fail(error_code::invalid_replica_assignment,
              fmt::format("New partitions can only be assigned to this region's only broker ({})", node));
-      } else if (auto err = ctx.services.topics.create_partitions(topic.name, topic.count, request.validate_only)) {
-        fail(to_wire(err->code), err->message);
+      } else if (auto grown = ctx.services.topics.create_partitions(topic.name, topic.count, request.validate_only);
+                 !grown) {
+        fail(to_wire(grown.error().code), grown.error().message);
       }
     }
     response.results.push_back(std::move(out));

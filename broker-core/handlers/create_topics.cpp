@@ -119,8 +119,9 @@ void handle_create_topics(const request_context& ctx, responder r) {
       continue;
     }
 
-    if (auto err = ctx.services.topics.create_topic(topic.name, partitions, overrides, request.validate_only)) {
-      fail(out, to_wire(err->code), err->message);
+    if (auto created = ctx.services.topics.create_topic(topic.name, partitions, overrides, request.validate_only);
+        !created) {
+      fail(out, to_wire(created.error().code), created.error().message);
       response.topics.push_back(std::move(out));
       continue;
     }

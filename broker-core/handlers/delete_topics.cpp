@@ -35,9 +35,9 @@ topic_result delete_one(const request_context& ctx, std::optional<std::string> n
     out.name = topic->name;
   }
   out.topic_id = topic->id;
-  if (auto err = ctx.services.topics.delete_topic(topic->name)) {
-    out.error_code = wire(to_wire(err->code));
-    out.error_message = err->message;
+  if (auto deleted = ctx.services.topics.delete_topic(topic->name); !deleted) {
+    out.error_code = wire(to_wire(deleted.error().code));
+    out.error_message = deleted.error().message;
   }
   return out;
 }

@@ -75,15 +75,15 @@ void handle_metadata(const request_context& ctx, responder r) {
       continue;
     }
     const std::string& name = *wanted.name;
-    if (metadata::validate_topic_name(name)) {
+    if (!metadata::validate_topic_name(name)) {
       response.topics.push_back(topic_error(name, {}, error_code::invalid_topic_exception));
       continue;
     }
     auto t = topics.find(name);
     if (!t && may_create) {
-      auto err = topics.create_topic(name, ctx.services.config.num_partitions, {}, false);
-      if (err && err->code != metadata::errc::topic_exists) {
-        response.topics.push_back(topic_error(name, {}, to_wire(err->code)));
+      auto created = topics.create_topic(name, ctx.services.config.num_partitions, {}, false);
+      if (!created && created.error().code != metadata::errc::topic_exists) {
+        response.topics.push_back(topic_error(name, {}, to_wire(created.error().code)));
         continue;
       }
       t = topics.find(name);

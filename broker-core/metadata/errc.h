@@ -1,6 +1,11 @@
 #pragma once
 // Errors of the metadata module (topic catalogue and its database).
 
+#include "broker-core/base/result.h"
+
+#include <boost/outcome/basic_result.hpp>
+#include <boost/outcome/policy/terminate.hpp>
+
 #include <string>
 #include <system_error>
 
@@ -28,6 +33,10 @@ struct admin_error {
   errc code;
   std::string message;
 };
+
+// What the module's checks and admin operations return: success, or the
+// admin_error to answer with (reading the error of a success terminates).
+using admin_result = outcome::basic_result<void, admin_error, outcome::policy::terminate>;
 
 }  // namespace geomirror::metadata
 

@@ -30,22 +30,23 @@ std::shared_ptr<storage::partition_log> topic_snapshot::partition(int32_t index)
   return partitions[static_cast<size_t>(index)];
 }
 
-std::optional<std::string> validate_topic_name(std::string_view name) {
-  if (name.empty()) return "Topic name is illegal, it can't be empty";
-  if (name == "." || name == "..") return "Topic name cannot be \".\" or \"..\"";
+admin_result validate_topic_name(std::string_view name) {
+  auto illegal = [](std::string message) { return admin_error{errc::invalid_topic_name, std::move(message)}; };
+  if (name.empty()) return illegal("Topic name is illegal, it can't be empty");
+  if (name == "." || name == "..") return illegal("Topic name cannot be \".\" or \"..\"");
   if (name.size() > 249) {
-    return fmt::format("Topic name is illegal, it can't be longer than 249 characters, topic name: {}", name);
+    return illegal(fmt::format("Topic name is illegal, it can't be longer than 249 characters, topic name: {}", name));
   }
   for (char c : name) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
               c == '-';
     if (!ok) {
-      return fmt::format(
+      return illegal(fmt::format(
           "Topic name \"{}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'",
-          name);
+          name));
     }
   }
-  return std::nullopt;
+  return outcome::success();
 }
 
 namespace {
@@ -164,9 +165,9 @@ void topic_registry::unpublish(const std::string& name) {
   by_name_.erase(it);
 }
 
-std::optional<admin_error> topic_registry::create_topic(const std::string& name, int32_t partitions,
+admin_result topic_registry::create_topic(const std::string& name, int32_t partitions,
                                                         const config::topic_overrides& overrides, bool validate_only) {
-  if (auto err = validate_topic_name(name)) return admin_error{errc::invalid_topic_name, *err};
+  if (auto valid = validate_topic_name(name); !valid) return valid;
   if (partitions <= 0 || partitions > max_partitions) {
     return admin_error{errc::invalid_partitions,
                        fmt::format("Number of partitions must be between 1 and {}, got {}", max_partitions, partitions)};
@@ -182,7 +183,7 @@ std::optional<admin_error> topic_registry::create_topic(const std::string& name,
                          fmt::format("Topic '{}' collides with existing topic: {}", name, t->name)};
     }
   }
-  if (validate_only) return std::nullopt;
+  if (validate_only) return outcome::success();
 
   stored_topic stored;
   stored.name = name;
@@ -207,10 +208,10 @@ std::optional<admin_error> topic_registry::create_topic(const std::string& name,
   }
   publish(t);
   spdlog::info("created topic {} (id {}) with {} partitions", name, t->id.to_string(), partitions);
-  return std::nullopt;
+  return outcome::success();
 }
 
-std::optional<admin_error> topic_registry::delete_topic(const std::string& name) {
+admin_result topic_registry::delete_topic(const std::string& name) {
   if (!broker_.delete_topic_enable) {
     return admin_error{errc::topic_deletion_disabled, "Topic deletion is disabled (delete.topic.enable=false)"};
   }
@@ -224,7 +225,7 @@ std::optional<admin_error> topic_registry::delete_topic(const std::string& name)
   }
   spdlog::info("deleted topic {} (id {})", name, t->id.to_string());
   for (const auto& listener : deleted_listeners_) listener(name);
-  return std::nullopt;
+  return outcome::success();
 }
 
 void topic_registry::add_topic_deleted_listener(topic_deleted_listener listener) {
@@ -232,7 +233,7 @@ void topic_registry::add_topic_deleted_listener(topic_deleted_listener listener)
   deleted_listeners_.push_back(std::move(listener));
 }
 
-std::optional<admin_error> topic_registry::create_partitions(const std::string& name, int32_t new_total,
+admin_result topic_registry::create_partitions(const std::string& name, int32_t new_total,
                                                              bool validate_only) {
   std::lock_guard admin(admin_mu_);
   auto current = find(name);
@@ -246,7 +247,7 @@ std::optional<admin_error> topic_registry::create_partitions(const std::string& 
     return admin_error{errc::invalid_partitions,
                        fmt::format("Number of partitions must be at most {}, got {}", max_partitions, new_total)};
   }
-  if (validate_only) return std::nullopt;
+  if (validate_only) return outcome::success();
   auto next = std::make_shared<topic_snapshot>(*current);
   for (int32_t p = current->partition_count(); p < new_total; ++p) {
     auto log = logs_.create(name, p, next->log);
@@ -260,10 +261,10 @@ std::optional<admin_error> topic_registry::create_partitions(const std::string& 
   }
   publish(next);
   spdlog::info("topic {} now has {} partitions (was {})", name, new_total, current->partition_count());
-  return std::nullopt;
+  return outcome::success();
 }
 
-std::optional<admin_error> topic_registry::alter_configs(const std::string& name,
+admin_result topic_registry::alter_configs(const std::string& name,
                                                          const config::topic_overrides& overrides, bool validate_only) {
   for (const auto& [key, value] : overrides) {
     if (auto err = config::validate_topic_config(key, value)) return admin_error{errc::invalid_config, *err};
@@ -271,7 +272,7 @@ std::optional<admin_error> topic_registry::alter_configs(const std::string& name
   std::lock_guard admin(admin_mu_);
   auto current = find(name);
   if (!current) return admin_error{errc::unknown_topic, "This server does not host this topic."};
-  if (validate_only) return std::nullopt;
+  if (validate_only) return outcome::success();
   if (!store_.set_topic_configs(name, overrides)) {
     return admin_error{errc::database, "Cannot record the topic configs in the metadata database"};
   }
@@ -281,7 +282,7 @@ std::optional<admin_error> topic_registry::alter_configs(const std::string& name
   for (const auto& log : next->partitions) log->set_config(next->log);
   publish(next);
   spdlog::info("topic {} configs changed: {} override(s)", name, overrides.size());
-  return std::nullopt;
+  return outcome::success();
 }
 
 }  // namespace geomirror::metadata

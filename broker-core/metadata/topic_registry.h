@@ -41,7 +41,7 @@ struct topic_snapshot {
 };
 
 // Kafka's topic name rules: 1..249 characters of [a-zA-Z0-9._-], not "." or "..".
-std::optional<std::string> validate_topic_name(std::string_view name);
+admin_result validate_topic_name(std::string_view name);
 
 class topic_registry {
  public:
@@ -58,15 +58,14 @@ class topic_registry {
   // Effective config of a topic for DescribeConfigs.
   std::map<std::string, config::config_value, std::less<>> describe(const topic_snapshot& topic) const;
 
-  // Admin operations; nullopt on success. With validate_only nothing changes.
-  std::optional<admin_error> create_topic(const std::string& name, int32_t partitions,
-                                          const config::topic_overrides& overrides, bool validate_only);
-  std::optional<admin_error> delete_topic(const std::string& name);
-  std::optional<admin_error> create_partitions(const std::string& name, int32_t new_total, bool validate_only);
+  // Admin operations. With validate_only nothing changes.
+  admin_result create_topic(const std::string& name, int32_t partitions, const config::topic_overrides& overrides,
+                            bool validate_only);
+  admin_result delete_topic(const std::string& name);
+  admin_result create_partitions(const std::string& name, int32_t new_total, bool validate_only);
   // Replaces every override of the topic with `overrides` and applies the
   // result to its partition logs at once.
-  std::optional<admin_error> alter_configs(const std::string& name, const config::topic_overrides& overrides,
-                                           bool validate_only);
+  admin_result alter_configs(const std::string& name, const config::topic_overrides& overrides, bool validate_only);
 
   // Called with the topic's name once a deletion is committed (the group
   // coordinator drops the topic's committed offsets), on the deleting thread
