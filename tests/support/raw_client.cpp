@@ -1,5 +1,7 @@
 #include "tests/support/raw_client.h"
 
+#include "broker-core/base/endian.h"
+
 #include <cstring>
 #include <stdexcept>
 
@@ -51,16 +53,19 @@ raw_client::~raw_client() {
 }
 
 protocol::bytes raw_client::exchange(const protocol::bytes& frame) {
+  protocol::bytes body;
+  exchange_into(frame, body);
+  return body;
+}
+
+void raw_client::exchange_into(const protocol::bytes& frame, protocol::bytes& body) {
   uint8_t size[4];
-  uint32_t n = htonl(static_cast<uint32_t>(frame.size()));
-  std::memcpy(size, &n, 4);
+  base::store_be32(size, static_cast<uint32_t>(frame.size()));
   write_all(fd_, size, 4);
   write_all(fd_, frame.data(), frame.size());
   read_all(fd_, size, 4);
-  std::memcpy(&n, size, 4);
-  protocol::bytes body(ntohl(n));
+  body.resize(base::load_be32(size));
   read_all(fd_, body.data(), body.size());
-  return body;
 }
 
 }  // namespace geomirror::testing

@@ -23,16 +23,7 @@ class raw_client {
 
   template <class Response, class Request>
   Response call(const Request& request, int16_t version) {
-    protocol::bytes frame;
-    protocol::writer w(frame);
-    protocol::request_header header;
-    header.request_api_key = Request::api_key;
-    header.request_api_version = version;
-    header.correlation_id = ++correlation_id_;
-    header.client_id = "raw-test-client";
-    header.encode(w, protocol::request_header_version(Request::api_key, version));
-    request.encode(w, version);
-    auto body = exchange(frame);
+    auto body = exchange(frame_of(request, version));
     protocol::reader r(body);
     protocol::response_header response_header;
     response_header.decode(r, protocol::response_header_version(Request::api_key, version));
@@ -44,6 +35,24 @@ class raw_client {
 
   // Sends a frame and returns the response frame (without the size prefix).
   protocol::bytes exchange(const protocol::bytes& frame);
+  // The same into `body`, whose memory is reused from call to call (for
+  // benchmarks that read large responses).
+  void exchange_into(const protocol::bytes& frame, protocol::bytes& body);
+
+  // Encodes a request frame (header with a new correlation id, then the body).
+  template <class Request>
+  protocol::bytes frame_of(const Request& request, int16_t version) {
+    protocol::bytes frame;
+    protocol::writer w(frame);
+    protocol::request_header header;
+    header.request_api_key = Request::api_key;
+    header.request_api_version = version;
+    header.correlation_id = ++correlation_id_;
+    header.client_id = "raw-test-client";
+    header.encode(w, protocol::request_header_version(Request::api_key, version));
+    request.encode(w, version);
+    return frame;
+  }
 
  private:
   int fd_ = -1;
