@@ -11,6 +11,7 @@
 // data dir under $GEOMIRROR_BENCH_DIR or /tmp).
 
 #include "bench/bench_broker.h"
+#include "bench/bench_util.h"
 #include "broker-core/base/endian.h"
 #include "broker-core/protocol/messages/fetch_request.h"
 #include "broker-core/records/record_batch.h"
@@ -20,13 +21,11 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -50,20 +49,14 @@ struct options {
 
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--partitions") o.partitions = std::stoi(value());
-    else if (a == "--records") o.records = std::stoll(value());
-    else if (a == "--record-size") o.record_size = std::stoul(value());
-    else if (a == "--acks") o.acks = value();
-    else if (a == "--bootstrap") o.bootstrap = value();
-    else if (a == "--json") o.json = true;
-    else throw std::invalid_argument("unknown option " + a + " (see the comment at the top of broker_bench.cpp)");
-  }
+  geomirror::bench::option_parser("broker_bench")
+      .number("--partitions", o.partitions)
+      .number("--records", o.records)
+      .number("--record-size", o.record_size)
+      .text("--acks", o.acks)
+      .text("--bootstrap", o.bootstrap)
+      .flag("--json", o.json)
+      .parse(argc, argv);
   if (o.partitions < 1 || o.records < 1 || o.record_size < 8) throw std::invalid_argument("values must be positive");
   return o;
 }
@@ -88,13 +81,6 @@ class latency_recorder : public RdKafka::DeliveryReportCb {
   std::vector<int64_t> latencies_us;
   int64_t failed = 0;
 };
-
-double percentile(std::vector<int64_t>& v, double p) {
-  if (v.empty()) return 0;
-  size_t k = static_cast<size_t>(p / 100.0 * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return static_cast<double>(v[k]) / 1000.0;
-}
 
 // Reads every partition of `topic` from offset 0 to its high watermark with
 // Fetch v11 (50 MB responses, 8 MB per partition); returns (bytes, seconds).
@@ -238,8 +224,9 @@ int main(int argc, char** argv) {
   const double raw_mb_s = static_cast<double>(raw_bytes) / 1e6 / raw_s;
 
   double mb = static_cast<double>(o.records) * static_cast<double>(o.record_size) / 1e6;
-  double p50 = percentile(recorder.latencies_us, 50), p99 = percentile(recorder.latencies_us, 99),
-         p999 = percentile(recorder.latencies_us, 99.9);
+  using geomirror::bench::percentile_ms;
+  const double p50 = percentile_ms(recorder.latencies_us, 50), p99 = percentile_ms(recorder.latencies_us, 99),
+               p999 = percentile_ms(recorder.latencies_us, 99.9);
   if (o.json) {
     std::printf(
         "{\"partitions\":%d,\"records\":%lld,\"record_size\":%zu,\"acks\":\"%s\",\"failed\":%lld,"

@@ -27,6 +27,7 @@
 // 1 s join interval allows (1-2 s).
 
 #include "bench/bench_broker.h"
+#include "bench/bench_util.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/rdkafka_conf.h"
 
@@ -70,25 +71,19 @@ struct options {
 
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--partitions") o.partitions = std::stoi(value());
-    else if (a == "--records") o.records = std::stoll(value());
-    else if (a == "--record-size") o.record_size = std::stoul(value());
-    else if (a == "--consumers") o.consumers = std::stoi(value());
-    else if (a == "--assignor") o.assignor = value();
-    else if (a == "--commit-every") o.commit_every = std::stoll(value());
-    else if (a == "--initial-rebalance-delay-ms") o.initial_delay_ms = std::stoi(value());
-    else if (a == "--at-once") o.at_once = true;
-    else if (a == "--runs") o.runs = std::stoi(value());
-    else if (a == "--bootstrap") o.bootstrap = value();
-    else if (a == "--json") o.json = true;
-    else throw std::invalid_argument("unknown option " + a + " (see the comment at the top of group_bench.cpp)");
-  }
+  geomirror::bench::option_parser("group_bench")
+      .number("--partitions", o.partitions)
+      .number("--records", o.records)
+      .number("--record-size", o.record_size)
+      .number("--consumers", o.consumers)
+      .text("--assignor", o.assignor)
+      .number("--commit-every", o.commit_every)
+      .number("--initial-rebalance-delay-ms", o.initial_delay_ms)
+      .flag("--at-once", o.at_once)
+      .number("--runs", o.runs)
+      .text("--bootstrap", o.bootstrap)
+      .flag("--json", o.json)
+      .parse(argc, argv);
   if (o.partitions < 1 || o.records < 1 || o.record_size < 8 || o.consumers < 1 || o.commit_every < 1 || o.runs < 1) {
     throw std::invalid_argument("values must be positive");
   }

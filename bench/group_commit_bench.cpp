@@ -7,6 +7,7 @@
 //
 //   group_commit_bench [--dir $GEOMIRROR_BENCH_DIR or /tmp] [--json]
 
+#include "bench/bench_util.h"
 #include "broker-core/records/record.h"
 #include "broker-core/storage/flusher.h"
 #include "broker-core/storage/logger.h"
@@ -102,18 +103,14 @@ outcome run(const std::filesystem::path& dir, const shape& s) {
 int main(int argc, char** argv) {
   std::filesystem::path parent = std::getenv("GEOMIRROR_BENCH_DIR") ? std::getenv("GEOMIRROR_BENCH_DIR") : "/tmp";
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--json") {
-      json = true;
-    } else if (a == "--dir" && i + 1 < argc) {
-      parent = argv[++i];
-    } else {
-      std::fprintf(stderr, "group_commit_bench: unknown option %s (usage: group_commit_bench [--dir D] [--json])\n",
-                   a.c_str());
-      return 2;
-    }
+  std::string dir_option;
+  try {
+    geomirror::bench::option_parser("group_commit_bench").text("--dir", dir_option).flag("--json", json).parse(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "group_commit_bench: %s\n", e.what());
+    return 2;
   }
+  if (!dir_option.empty()) parent = dir_option;
   geomirror::storage::storage_log().set_level(spdlog::level::warn);  // not a line per partition opened
   const std::vector<shape> shapes = {
       {1, 1, 2000, 100}, {1, 16, 1000, 100}, {1, 64, 300, 100}, {8, 8, 300, 100}, {4, 16, 100, 6000}};

@@ -13,12 +13,12 @@
 // $GEOMIRROR_BENCH_DIR or /tmp).
 
 #include "bench/bench_broker.h"
+#include "bench/bench_util.h"
 #include "tests/support/broker_process.h"
 #include "tests/support/rdkafka_conf.h"
 
 #include <librdkafka/rdkafkacpp.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -49,20 +49,14 @@ struct options {
 
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--rate") o.rate = std::stoll(value());
-    else if (a == "--seconds") o.seconds = std::stoi(value());
-    else if (a == "--partitions") o.partitions = std::stoi(value());
-    else if (a == "--segment-mb") o.segment_mb = std::stoi(value());
-    else if (a == "--cold-mb") o.cold_mb = std::stoi(value());
-    else if (a == "--json") o.json = true;
-    else throw std::invalid_argument("unknown option " + a + " (see the comment at the top of roll_latency_bench.cpp)");
-  }
+  geomirror::bench::option_parser("roll_latency_bench")
+      .number("--rate", o.rate)
+      .number("--seconds", o.seconds)
+      .number("--partitions", o.partitions)
+      .number("--segment-mb", o.segment_mb)
+      .number("--cold-mb", o.cold_mb)
+      .flag("--json", o.json)
+      .parse(argc, argv);
   if (o.rate < 1 || o.seconds < 1 || o.partitions < 1 || o.segment_mb < 1 || o.cold_mb < 0) {
     throw std::invalid_argument("values must be positive");
   }
@@ -84,13 +78,6 @@ class latency_recorder : public RdKafka::DeliveryReportCb {
   std::vector<int64_t> latencies_us;
   int64_t failed = 0;
 };
-
-double percentile(std::vector<int64_t> v, double p) {
-  if (v.empty()) return 0;
-  size_t k = static_cast<size_t>(p / 100.0 * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return static_cast<double>(v[k]) / 1000.0;
-}
 
 void evict(const std::filesystem::path& dir) {
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
@@ -184,8 +171,9 @@ int main(int argc, char** argv) {
   const size_t rolled = count_segments(broker->data_dir(), hot) - segments_before;
   const double cold_mb_s = static_cast<double>(cold_bytes.load()) / 1e6 / elapsed;
 
-  const double p50 = percentile(recorder.latencies_us, 50), p99 = percentile(recorder.latencies_us, 99),
-               p999 = percentile(recorder.latencies_us, 99.9), max = percentile(recorder.latencies_us, 100);
+  using geomirror::bench::percentile_ms;
+  const double p50 = percentile_ms(recorder.latencies_us, 50), p99 = percentile_ms(recorder.latencies_us, 99),
+               p999 = percentile_ms(recorder.latencies_us, 99.9), max = percentile_ms(recorder.latencies_us, 100);
   if (o.json) {
     std::printf("{\"rate\":%lld,\"seconds\":%d,\"partitions\":%d,\"segment_mb\":%d,\"segments_rolled\":%zu,"
                 "\"produce_latency_ms\":{\"p50\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f},\"failed\":%lld,"
