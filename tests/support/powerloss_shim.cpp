@@ -386,6 +386,15 @@ void after_open(const open_probe& p, int fd, bool truncating) {
   }
 }
 
+// An open journaled around `call`, which performs it and returns the fd.
+template <class Call>
+int traced_open(int dirfd, const char* path, int flags, Call&& call) {
+  const open_probe p = before_open(dirfd, path, flags);
+  const int fd = call();
+  after_open(p, fd, flags & O_TRUNC);
+  return fd;
+}
+
 mode_t mode_arg(int flags, va_list ap) {
 #ifdef O_TMPFILE
   if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) return static_cast<mode_t>(va_arg(ap, int));
@@ -433,6 +442,16 @@ void after_write(const write_probe& w, int fd, ssize_t done, bool positional) {
   }
   emit("we %llu %llu %llu %lld %zd %llu\n", next_seq(), ull(w.st.st_dev), ull_ino(w.st.st_ino),
        static_cast<long long>(at), done > 0 ? done : 0, w.begin);
+}
+
+// A write of `len` bytes at `offset` (< 0: the file position) journaled
+// around `call`, which performs it; positional: it leaves the position alone.
+template <class Call>
+ssize_t traced_write(int fd, off_t offset, size_t len, bool positional, Call&& call) {
+  const write_probe w = before_write(fd, offset, len);
+  const ssize_t r = call();
+  after_write(w, fd, r, positional);
+  return r;
 }
 
 size_t iov_total(const struct iovec* iov, int n) {
@@ -637,10 +656,7 @@ int open(const char* path, int flags, ...) {
   const mode_t mode = mode_arg(flags, ap);
   va_end(ap);
   REAL(open, open_fn);
-  const open_probe p = before_open(AT_FDCWD, path, flags);
-  const int fd = real_fn(path, flags, mode);
-  after_open(p, fd, flags & O_TRUNC);
-  return fd;
+  return traced_open(AT_FDCWD, path, flags, [&] { return real_fn(path, flags, mode); });
 }
 
 int open64(const char* path, int flags, ...) {
@@ -649,10 +665,7 @@ int open64(const char* path, int flags, ...) {
   const mode_t mode = mode_arg(flags, ap);
   va_end(ap);
   REAL(open64, open_fn);
-  const open_probe p = before_open(AT_FDCWD, path, flags);
-  const int fd = real_fn(path, flags, mode);
-  after_open(p, fd, flags & O_TRUNC);
-  return fd;
+  return traced_open(AT_FDCWD, path, flags, [&] { return real_fn(path, flags, mode); });
 }
 
 int openat(int dirfd, const char* path, int flags, ...) {
@@ -661,10 +674,7 @@ int openat(int dirfd, const char* path, int flags, ...) {
   const mode_t mode = mode_arg(flags, ap);
   va_end(ap);
   REAL(openat, openat_fn);
-  const open_probe p = before_open(dirfd, path, flags);
-  const int fd = real_fn(dirfd, path, flags, mode);
-  after_open(p, fd, flags & O_TRUNC);
-  return fd;
+  return traced_open(dirfd, path, flags, [&] { return real_fn(dirfd, path, flags, mode); });
 }
 
 int openat64(int dirfd, const char* path, int flags, ...) {
@@ -673,43 +683,28 @@ int openat64(int dirfd, const char* path, int flags, ...) {
   const mode_t mode = mode_arg(flags, ap);
   va_end(ap);
   REAL(openat64, openat_fn);
-  const open_probe p = before_open(dirfd, path, flags);
-  const int fd = real_fn(dirfd, path, flags, mode);
-  after_open(p, fd, flags & O_TRUNC);
-  return fd;
+  return traced_open(dirfd, path, flags, [&] { return real_fn(dirfd, path, flags, mode); });
 }
 
 // _FORTIFY_SOURCE entry points (two-argument opens).
 int __open_2(const char* path, int flags) {
   REAL(__open_2, open2_fn);
-  const open_probe p = before_open(AT_FDCWD, path, flags);
-  const int fd = real_fn(path, flags);
-  after_open(p, fd, flags & O_TRUNC);
-  return fd;
+  return traced_open(AT_FDCWD, path, flags, [&] { return real_fn(path, flags); });
 }
 
 int __open64_2(const char* path, int flags) {
   REAL(__open64_2, open2_fn);
-  const open_probe p = before_open(AT_FDCWD, path, flags);
-  const int fd = real_fn(path, flags);
-  after_open(p, fd, flags & O_TRUNC);
-  return fd;
+  return traced_open(AT_FDCWD, path, flags, [&] { return real_fn(path, flags); });
 }
 
 int __openat_2(int dirfd, const char* path, int flags) {
   REAL(__openat_2, openat2_fn);
-  const open_probe p = before_open(dirfd, path, flags);
-  const int fd = real_fn(dirfd, path, flags);
-  after_open(p, fd, flags & O_TRUNC);
-  return fd;
+  return traced_open(dirfd, path, flags, [&] { return real_fn(dirfd, path, flags); });
 }
 
 int __openat64_2(int dirfd, const char* path, int flags) {
   REAL(__openat64_2, openat2_fn);
-  const open_probe p = before_open(dirfd, path, flags);
-  const int fd = real_fn(dirfd, path, flags);
-  after_open(p, fd, flags & O_TRUNC);
-  return fd;
+  return traced_open(dirfd, path, flags, [&] { return real_fn(dirfd, path, flags); });
 }
 
 int creat(const char* path, mode_t mode) {
@@ -748,66 +743,42 @@ FILE* fopen64(const char* path, const char* mode) {
 
 ssize_t write(int fd, const void* buf, size_t n) {
   REAL(write, write_fn);
-  const write_probe w = before_write(fd, -1, n);
-  const ssize_t r = real_fn(fd, buf, n);
-  after_write(w, fd, r, false);
-  return r;
+  return traced_write(fd, -1, n, false, [&] { return real_fn(fd, buf, n); });
 }
 
 ssize_t pwrite(int fd, const void* buf, size_t n, off_t offset) {
   REAL(pwrite, pwrite_fn);
-  const write_probe w = before_write(fd, offset, n);
-  const ssize_t r = real_fn(fd, buf, n, offset);
-  after_write(w, fd, r, true);
-  return r;
+  return traced_write(fd, offset, n, true, [&] { return real_fn(fd, buf, n, offset); });
 }
 
 ssize_t pwrite64(int fd, const void* buf, size_t n, off_t offset) {
   REAL(pwrite64, pwrite_fn);
-  const write_probe w = before_write(fd, offset, n);
-  const ssize_t r = real_fn(fd, buf, n, offset);
-  after_write(w, fd, r, true);
-  return r;
+  return traced_write(fd, offset, n, true, [&] { return real_fn(fd, buf, n, offset); });
 }
 
 ssize_t writev(int fd, const struct iovec* iov, int cnt) {
   REAL(writev, writev_fn);
-  const write_probe w = before_write(fd, -1, iov_total(iov, cnt));
-  const ssize_t r = real_fn(fd, iov, cnt);
-  after_write(w, fd, r, false);
-  return r;
+  return traced_write(fd, -1, iov_total(iov, cnt), false, [&] { return real_fn(fd, iov, cnt); });
 }
 
 ssize_t pwritev(int fd, const struct iovec* iov, int cnt, off_t offset) {
   REAL(pwritev, pwritev_fn);
-  const write_probe w = before_write(fd, offset, iov_total(iov, cnt));
-  const ssize_t r = real_fn(fd, iov, cnt, offset);
-  after_write(w, fd, r, true);
-  return r;
+  return traced_write(fd, offset, iov_total(iov, cnt), true, [&] { return real_fn(fd, iov, cnt, offset); });
 }
 
 ssize_t pwritev64(int fd, const struct iovec* iov, int cnt, off_t offset) {
   REAL(pwritev64, pwritev_fn);
-  const write_probe w = before_write(fd, offset, iov_total(iov, cnt));
-  const ssize_t r = real_fn(fd, iov, cnt, offset);
-  after_write(w, fd, r, true);
-  return r;
+  return traced_write(fd, offset, iov_total(iov, cnt), true, [&] { return real_fn(fd, iov, cnt, offset); });
 }
 
 ssize_t pwritev2(int fd, const struct iovec* iov, int cnt, off_t offset, int flags) {
   REAL(pwritev2, pwritev2_fn);
-  const write_probe w = before_write(fd, offset, iov_total(iov, cnt));
-  const ssize_t r = real_fn(fd, iov, cnt, offset, flags);
-  after_write(w, fd, r, offset >= 0);
-  return r;
+  return traced_write(fd, offset, iov_total(iov, cnt), offset >= 0, [&] { return real_fn(fd, iov, cnt, offset, flags); });
 }
 
 ssize_t pwritev64v2(int fd, const struct iovec* iov, int cnt, off_t offset, int flags) {
   REAL(pwritev64v2, pwritev2_fn);
-  const write_probe w = before_write(fd, offset, iov_total(iov, cnt));
-  const ssize_t r = real_fn(fd, iov, cnt, offset, flags);
-  after_write(w, fd, r, offset >= 0);
-  return r;
+  return traced_write(fd, offset, iov_total(iov, cnt), offset >= 0, [&] { return real_fn(fd, iov, cnt, offset, flags); });
 }
 
 int ftruncate(int fd, off_t len) {
