@@ -642,6 +642,18 @@ void check_fd_unsupported(int fd, const char* what) {
   }
 }
 
+// Writes through a shared writable mapping bypass the journal: refused
+// (SQLite's -shm index excepted, it is rebuilt from the WAL).
+void check_mmap_unsupported(int prot, int flags, int fd) {
+  if (fd < 0 || !(flags & MAP_SHARED) || !(prot & PROT_WRITE) || g_state == nullptr) return;
+  struct stat st;
+  if (tracked_fd(fd, st) && S_ISREG(st.st_mode)) {
+    errno_guard keep;
+    const std::string path = fd_path(fd);
+    if (!has_suffix(path, "-shm")) unsupported("mmap-shared-writable", path);
+  }
+}
+
 }  // namespace
 
 // ===================================================================== API
@@ -904,27 +916,13 @@ ssize_t sendfile64(int out, int in, off_t* offset, size_t count) {
 
 void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
   REAL(mmap, mmap_fn);
-  if (fd >= 0 && (flags & MAP_SHARED) && (prot & PROT_WRITE) && g_state != nullptr) {
-    struct stat st;
-    if (tracked_fd(fd, st) && S_ISREG(st.st_mode)) {
-      errno_guard keep;
-      const std::string path = fd_path(fd);
-      if (!has_suffix(path, "-shm")) unsupported("mmap-shared-writable", path);
-    }
-  }
+  check_mmap_unsupported(prot, flags, fd);
   return real_fn(addr, len, prot, flags, fd, offset);
 }
 
 void* mmap64(void* addr, size_t len, int prot, int flags, int fd, off_t offset) {
   REAL(mmap64, mmap_fn);
-  if (fd >= 0 && (flags & MAP_SHARED) && (prot & PROT_WRITE) && g_state != nullptr) {
-    struct stat st;
-    if (tracked_fd(fd, st) && S_ISREG(st.st_mode)) {
-      errno_guard keep;
-      const std::string path = fd_path(fd);
-      if (!has_suffix(path, "-shm")) unsupported("mmap-shared-writable", path);
-    }
-  }
+  check_mmap_unsupported(prot, flags, fd);
   return real_fn(addr, len, prot, flags, fd, offset);
 }
 
