@@ -142,9 +142,14 @@ const api_entry* find_served_api(int16_t key) {
   return nullptr;
 }
 
+bool api_dispatcher::on_admin_thread(const api_entry& api) const {
+  // Metadata creates the topics it is asked for when auto-creation is on.
+  return api.blocking || (api.key == protocol::metadata_request::api_key && services_.config.auto_create_topics);
+}
+
 bool api_dispatcher::is_barrier(const net::request_frame& request) const {
   const api_entry* api = find_served_api(static_cast<int16_t>(base::load_be16(request.data->data())));
-  return api != nullptr && api->blocking;
+  return api != nullptr && on_admin_thread(*api);
 }
 
 void api_dispatcher::dispatch(const net::request_frame& request, net::respond_fn respond) {
@@ -207,7 +212,7 @@ void api_dispatcher::dispatch(const net::request_frame& request, net::respond_fn
       (*shared_respond)(net::dispatch_result::close(fmt::format("internal error while handling {}", api->name)));
     }
   };
-  if (api->blocking) {
+  if (on_admin_thread(*api)) {
     services_.admin.post(std::move(run));
   } else {
     run();

@@ -33,10 +33,14 @@ class api_dispatcher : public net::dispatcher {
   // `probe` (may be null) counts every request and its latency.
   api_dispatcher(broker_services& services, metrics::broker_probe* probe) : services_(services), probe_(probe) {}
   void dispatch(const net::request_frame& request, net::respond_fn respond) override;
-  // Blocking handlers (api_entry::blocking) run alone on their connection.
+  // What runs on the admin thread runs alone on its connection, in order.
   bool is_barrier(const net::request_frame& request) const override;
 
  private:
+  // Blocking handlers, and Metadata while it may create topics, run on the
+  // admin thread.
+  bool on_admin_thread(const api_entry& api) const;
+
   broker_services& services_;
   metrics::broker_probe* probe_;
 };

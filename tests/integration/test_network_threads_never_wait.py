@@ -5,7 +5,9 @@ rolled a segment, deleted records or created a topic itself would hold every
 connection for at least that long. A probe producer (acks=1 on a topic that
 syncs in the background) measures its round trips while another producer
 makes a topic roll its 16 KiB segments over and over, and an admin client
-creates topics and deletes records: no round trip may wait for a sync."""
+creates topics (with CreateTopics, and by asking Metadata for missing ones
+with auto-creation on) and deletes records: no round trip may wait for a
+sync."""
 import os
 import sys
 import threading
@@ -25,7 +27,7 @@ RELAXED = {"flush.messages": "100000"}  # acknowledged after the write, synced i
 
 class NetworkThreadsNeverWaitTest(unittest.TestCase):
     def test_rolls_and_admin_calls_do_not_stall_other_connections(self):
-        broker = PowerLossBroker(config={"num.network.threads": "1"}, slow_sync="all:%d" % SLOW_SYNC_US).start()
+        broker = PowerLossBroker(config={"num.network.threads": "1", "auto.create.topics.enable": "true"}, slow_sync="all:%d" % SLOW_SYNC_US).start()
         self.addCleanup(broker.cleanup)
         create_topic(broker.broker, "probe", configs=RELAXED)
         create_topic(broker.broker, "rolling", partitions=2, configs=dict(RELAXED, **{"segment.bytes": "16384"}))
@@ -49,8 +51,10 @@ class NetworkThreadsNeverWaitTest(unittest.TestCase):
 
         def admin_load():
             deleter = RecordDeleter(broker.bootstrap)
+            asker = Producer({"bootstrap.servers": broker.bootstrap})  # its Metadata requests allow auto-creation
             while not stop.is_set():
                 create_topic(broker.broker, "made-%d" % len(created), configs=RELAXED)
+                asker.list_topics("auto-%d" % len(created), timeout=10)
                 created.append(True)
                 deleter.delete_records("rolling", {0: -1})
                 time.sleep(0.2)
@@ -86,6 +90,7 @@ class NetworkThreadsNeverWaitTest(unittest.TestCase):
         # Even a loaded 2-core machine rolls about ten per partition in the 6 s window.
         self.assertGreaterEqual(len(segments) - 1, 4, "the load must have rolled segments while the probe ran")
         self.assertGreaterEqual(len(created), 3, "the admin load must have created topics while the probe ran")
+        self.assertTrue(os.path.isdir(broker.partition_dir("auto-0", 0)), "Metadata auto-created no topic")
         self.assertLess(round_trips[-1], 0.8 * SLOW_SYNC_US / 1e6,
                         "a probe round trip waited for a sync: a network thread did file work")
 
