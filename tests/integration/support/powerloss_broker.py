@@ -8,11 +8,13 @@ Layout of one run, in its own temporary directory:
     <base>/journal          the shim's journal (+ journal.backup/)
 """
 import hashlib
+import json
 import os
 import random
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -248,7 +250,7 @@ class AckedProducer(threading.Thread):
         self.join(30)
 
 
-def read_partitions(bootstrap, topic, partitions, idle=5.0, complete=True):
+def read_partitions(bootstrap, topic, partitions, idle=5.0, complete=True, which=None):
     """Every record of each partition from its log start to its high
     watermark: ({partition: [(offset, value, timestamp)]}, {partition: low})
     in offset order, with one consumer. Reading stops when nothing new came
@@ -259,7 +261,7 @@ def read_partitions(bootstrap, topic, partitions, idle=5.0, complete=True):
     try:
         marks = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=20) for p in range(partitions)}
         out = {p: [] for p in range(partitions)}
-        todo = {p for p, (low, high) in marks.items() if high > low}
+        todo = {p for p, (low, high) in marks.items() if high > low and (which is None or p in which)}
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(todo)])
         progress = time.monotonic()
         while todo and time.monotonic() - progress < idle:
@@ -278,6 +280,29 @@ def read_partitions(bootstrap, topic, partitions, idle=5.0, complete=True):
         return out, {p: low for p, (low, _) in marks.items()}
     finally:
         consumer.close()
+
+
+def read_partitions_apart(bootstrap, topic, partitions, idle=2.0):
+    """read_partitions(complete=False) for a broker that serves corrupt data
+    (a negative control): each partition is read by its own child process,
+    because librdkafka 2.0.2 aborts the process on some corrupt batch headers
+    (rd_slice_narrow_copy assertion). A partition whose reader died reads as
+    empty: nothing acknowledged there could be read back."""
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); from powerloss_broker import read_partitions; "
+              "out, _ = read_partitions(sys.argv[2], sys.argv[3], int(sys.argv[4]), idle=float(sys.argv[5]), "
+              "complete=False, which={int(sys.argv[6])}); p = int(sys.argv[6]); "
+              "print(json.dumps([[o, v.hex() if v is not None else None, ts] for o, v, ts in out[p]]))")
+    stored = {}
+    for p in range(partitions):
+        child = subprocess.run(["/usr/bin/python3", "-c", script, os.path.dirname(os.path.abspath(__file__)),
+                                bootstrap, topic, str(partitions), str(idle), str(p)],
+                               capture_output=True, text=True, timeout=120)
+        if child.returncode != 0:
+            print(f"{topic}-{p}: the reader died ({child.returncode}): {child.stderr.strip()[-300:]}", flush=True)
+            stored[p] = []
+            continue
+        stored[p] = [(o, bytes.fromhex(v) if v is not None else None, ts) for o, v, ts in json.loads(child.stdout)]
+    return stored
 
 
 def check_stored(stored, start=None):
